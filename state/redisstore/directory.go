@@ -1,0 +1,213 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/scim-bridge/scim-bridge/state"
+)
+
+// Commit applies writes atomically in one Lua script, which checks ids,
+// versions and unique index values before it writes the documents, index
+// entries, refs and one feed entry per write. A failed commit writes
+// nothing. See state.Directory for the contract; writing one resource twice
+// in a commit fails with state.ErrConflict before anything is sent.
+func (s *Store) Commit(ctx context.Context, writes ...state.Write) ([]uint64, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if len(writes) == 0 {
+		return []uint64{}, nil
+	}
+
+	kindPos := map[state.Kind]int{}
+	var kinds []state.Kind
+	seen := make(map[string]bool, len(writes))
+	args := make([]any, 2, 2+5*len(writes)+4)
+	for _, w := range writes {
+		r := w.Resource
+		if err := checkWrite(w); err != nil {
+			return nil, err
+		}
+		key := string(r.Kind) + "\x00" + r.ID
+		if seen[key] {
+			return nil, fmt.Errorf("redisstore: commit: %s %q written twice in one commit: %w",
+				r.Kind, r.ID, state.ErrConflict)
+		}
+		seen[key] = true
+		if _, ok := kindPos[r.Kind]; !ok {
+			kinds = append(kinds, r.Kind)
+			kindPos[r.Kind] = len(kinds)
+		}
+	}
+
+	keys := make([]string, 0, 2+4*len(kinds))
+	keys = append(keys, s.keys.feed(), s.keys.kinds())
+	args[0], args[1] = ms(s.now()), len(kinds)
+	for _, k := range kinds {
+		d := s.keys.dir(k)
+		keys = append(keys, d.docs, d.ids, d.uniq, d.refs)
+		args = append(args, string(k))
+	}
+	for _, w := range writes {
+		body := ""
+		if w.Op != state.OpDelete {
+			body = encodeBody(w.Resource)
+		}
+		args = append(args, kindPos[w.Resource.Kind], int(w.Op), w.Resource.ID,
+			strconv.FormatUint(w.IfVersion, 10), body)
+	}
+
+	got, err := commitScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return nil, s.fail("commit", err)
+	}
+	if len(got) != len(writes) {
+		return nil, fmt.Errorf("redisstore: commit: got %d versions for %d writes", len(got), len(writes))
+	}
+	versions := make([]uint64, len(got))
+	for i, v := range got {
+		versions[i] = uint64(v)
+	}
+	return versions, nil
+}
+
+func checkWrite(w state.Write) error {
+	r := w.Resource
+	switch {
+	case w.Op != state.OpCreate && w.Op != state.OpReplace && w.Op != state.OpDelete:
+		return fmt.Errorf("redisstore: commit: unknown op %d", w.Op)
+	case r.Kind == "":
+		return fmt.Errorf("redisstore: commit: resource %q has no kind", r.ID)
+	case r.ID == "":
+		return fmt.Errorf("redisstore: commit: %s with an empty id", r.Kind)
+	}
+	return nil
+}
+
+// Get returns one resource, or state.ErrNotFound.
+func (s *Store) Get(ctx context.Context, kind state.Kind, id string) (state.Resource, error) {
+	if err := s.live(); err != nil {
+		return state.Resource{}, err
+	}
+	doc, err := s.rdb.HGet(ctx, s.keys.dir(kind).docs, id).Result()
+	if err != nil {
+		return state.Resource{}, s.fail("get "+string(kind), err)
+	}
+	return decodeDoc(kind, id, doc)
+}
+
+// GetMany returns the resources of ids that exist, in the order of ids, as
+// read in one HMGET.
+func (s *Store) GetMany(ctx context.Context, kind state.Kind, ids []string) ([]state.Resource, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	vals, err := s.rdb.HMGet(ctx, s.keys.dir(kind).docs, ids...).Result()
+	if err != nil {
+		return nil, s.fail("get many "+string(kind), err)
+	}
+	out := make([]state.Resource, 0, len(ids))
+	for i, v := range vals {
+		doc, ok := v.(string)
+		if !ok {
+			continue
+		}
+		r, err := decodeDoc(kind, ids[i], doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Lookup returns the resource holding a unique index value, or
+// state.ErrNotFound. The index entry and the document are read in one
+// script: one round trip, whatever the size of the collection.
+func (s *Store) Lookup(ctx context.Context, kind state.Kind, key state.IndexKey) (state.Resource, error) {
+	if err := s.live(); err != nil {
+		return state.Resource{}, err
+	}
+	d := s.keys.dir(kind)
+	got, err := lookupScript.RunRO(ctx, s.rdb, []string{d.uniq, d.docs}, uniqueField(key)).StringSlice()
+	if err != nil {
+		return state.Resource{}, s.fail("lookup "+string(kind)+" by "+key.Name, err)
+	}
+	if len(got) != 2 {
+		return state.Resource{}, fmt.Errorf("redisstore: lookup: unexpected reply of %d values", len(got))
+	}
+	return decodeDoc(kind, got[0], got[1])
+}
+
+// List returns up to limit resources of kind with ids greater than after,
+// in ascending byte order of id, read in one script.
+func (s *Store) List(ctx context.Context, kind state.Kind, after string, limit int) ([]state.Resource, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	d := s.keys.dir(kind)
+	pairs, err := s.page(ctx, d.ids, d.docs, after, limit)
+	if err != nil {
+		return nil, s.fail("list "+string(kind), err)
+	}
+	out := make([]state.Resource, 0, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		r, err := decodeDoc(kind, pairs[i], pairs[i+1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// page runs the page script: names after after in the sorted set, each
+// followed by its value in the hash.
+func (s *Store) page(ctx context.Context, set, hash, after string, limit int) ([]string, error) {
+	return pageScript.RunRO(ctx, s.rdb, []string{set, hash}, after, limit).StringSlice()
+}
+
+// Count returns the number of resources of kind.
+func (s *Store) Count(ctx context.Context, kind state.Kind) (int, error) {
+	if err := s.live(); err != nil {
+		return 0, err
+	}
+	n, err := s.rdb.ZCard(ctx, s.keys.dir(kind).ids).Result()
+	if err != nil {
+		return 0, s.fail("count "+string(kind), err)
+	}
+	return int(n), nil
+}
+
+// Referrers returns, in ascending order, the ids of resources of kind
+// whose Refs hold ref, from one range of the kind's refs sorted set.
+func (s *Store) Referrers(ctx context.Context, kind state.Kind, ref string) ([]string, error) {
+	if err := s.live(); err != nil {
+		return nil, err
+	}
+	// Members are "<escaped ref>:<id>"; ';' is the byte after ':'.
+	prefix := esc(ref) + ":"
+	members, err := s.rdb.ZRangeByLex(ctx, s.keys.dir(kind).refs, &redis.ZRangeBy{
+		Min: "[" + prefix,
+		Max: "(" + esc(ref) + ";",
+	}).Result()
+	if err != nil {
+		return nil, s.fail("referrers "+string(kind), err)
+	}
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = strings.TrimPrefix(m, prefix)
+	}
+	return out, nil
+}
