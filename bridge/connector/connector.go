@@ -45,7 +45,9 @@ const (
 )
 
 // Connector creates and maintains accounts in one application. It is safe
-// for concurrent use; every call honours ctx.
+// for concurrent use; every call honours ctx. A connector never retries:
+// it returns each failure classified (see Error and Retryable), and the
+// caller decides when to try again.
 type Connector interface {
 	// Create makes an account from fields and returns the application's id
 	// for it. It returns ErrConflict when an account with the same
