@@ -16,6 +16,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/config"
 	"github.com/scim-bridge/scim-bridge/internal/telemetry"
+	"github.com/scim-bridge/scim-bridge/scim"
 	"github.com/scim-bridge/scim-bridge/state"
 )
 
@@ -88,12 +89,34 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 		baseURL = "http://" + ln.Addr().String()
 	}
 
+	creds, err := loadCredentials(ctx, cfg, store)
+	if err != nil {
+		return err
+	}
+
 	reg := telemetry.NewRegistry()
+	httpMetrics := telemetry.NewHTTPMetrics(reg)
+	scimServer, err := scim.New(scim.Config{
+		Store:             store,
+		Auth:              creds.scim,
+		Logger:            log,
+		BaseURL:           baseURL,
+		MaxBulkOperations: cfg.SCIM.MaxBulkOperations,
+		MaxPayloadBytes:   cfg.SCIM.MaxPayloadBytes,
+		MaxFilterResults:  cfg.SCIM.MaxFilterResults,
+		Instrument:        httpMetrics.Instrument,
+	})
+	if err != nil {
+		return err
+	}
+
 	router := mux.NewRouter()
-	router.Use(telemetry.NewHTTPMetrics(reg).Middleware)
-	router.Handle("/healthz", healthz()).Methods(http.MethodGet, http.MethodHead)
-	router.Handle("/readyz", readyz(store)).Methods(http.MethodGet, http.MethodHead)
+	router.Handle("/healthz", httpMetrics.Instrument("healthz", healthz())).
+		Methods(http.MethodGet, http.MethodHead)
+	router.Handle("/readyz", httpMetrics.Instrument("readyz", readyz(store))).
+		Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", telemetry.Handler(reg)).Methods(http.MethodGet)
+	router.PathPrefix("/scim/").Handler(scimServer.Handler())
 
 	srv := &http.Server{
 		Handler:           router,
@@ -104,7 +127,9 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(cfg.Store))
-	fmt.Fprintf(out, "scim-bridge is serving on %s\n", baseURL)
+	if err := printWelcome(out, baseURL, creds); err != nil {
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -126,6 +151,34 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 	log.Info("stopped")
 	return nil
 }
+
+// printWelcome tells the person who started the server where it is and,
+// when serve generated the credentials, how to call it.
+func printWelcome(out io.Writer, baseURL string, creds credentials) error {
+	scimURL := baseURL + "/scim/v2"
+	fmt.Fprintf(out, "scim-bridge is serving on %s\n\n", baseURL)
+	fmt.Fprintf(out, "  SCIM base URL  %s\n", scimURL)
+	fmt.Fprintf(out, "  admin API      %s/admin/v1\n", baseURL)
+	if creds.generated == nil {
+		fmt.Fprintln(out, "\n  credentials: as configured")
+		return nil
+	}
+	admin, err := creds.generated.adminToken(time.Now(), adminTokenTTL)
+	if err != nil {
+		return fmt.Errorf("mint admin token: %w", err)
+	}
+	fmt.Fprintf(out, "  SCIM token     %s\n", creds.generated.SCIMToken)
+	fmt.Fprintf(out, "  admin token    %s\n", admin)
+	fmt.Fprintf(out, "                 (role owner, valid for %d hours)\n\n", int(adminTokenTTL.Hours()))
+	fmt.Fprintln(out, "  These credentials were generated for this store because none are configured;")
+	fmt.Fprintln(out, "  set scim.tokens and admin.jwt (or BRIDGE_SCIM_TOKENS, BRIDGE_ADMIN_JWT_SECRET)")
+	fmt.Fprintln(out, "  before exposing the bridge. Try:")
+	fmt.Fprintf(out, "\n  curl -H 'Authorization: Bearer %s' %s/Users\n\n", creds.generated.SCIMToken, scimURL)
+	return nil
+}
+
+// adminTokenTTL is how long the printed development admin token lasts.
+const adminTokenTTL = 24 * time.Hour
 
 // healthz answers as long as the process serves HTTP at all.
 func healthz() http.Handler {

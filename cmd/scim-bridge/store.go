@@ -7,6 +7,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/config"
 	"github.com/scim-bridge/scim-bridge/state/boltstore"
+	"github.com/scim-bridge/scim-bridge/state/redisstore"
 	"github.com/scim-bridge/scim-bridge/state"
 )
 
@@ -24,7 +25,12 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (state.
 		}
 		return st, nil
 	case config.StoreRedis:
-		return nil, fmt.Errorf("redis store: backend not linked yet")
+		st, err := redisstore.Open(ctx, target, redisstore.Options{Org: cfg.Organization, Logger: log})
+		if err != nil {
+			// The URL may hold a password: name the backend, not the URL.
+			return nil, fmt.Errorf("open redis store: %w", err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("unknown store kind %q", kind)
 }
