@@ -6,9 +6,9 @@ import (
 	"log/slog"
 
 	"github.com/scim-bridge/scim-bridge/config"
+	"github.com/scim-bridge/scim-bridge/state"
 	"github.com/scim-bridge/scim-bridge/state/boltstore"
 	"github.com/scim-bridge/scim-bridge/state/redisstore"
-	"github.com/scim-bridge/scim-bridge/state"
 )
 
 // openStore opens the backend the store setting names.
