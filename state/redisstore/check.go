@@ -85,6 +85,7 @@ func (c *checker) kind(ctx context.Context, kind state.Kind) {
 		if err != nil {
 			return err
 		}
+		var page []state.Resource
 		for i, v := range vals {
 			raw, ok := v.(string)
 			if !ok {
@@ -97,11 +98,9 @@ func (c *checker) kind(ctx context.Context, kind state.Kind) {
 				c.addf("%w", err)
 				continue
 			}
-			if err := c.docIndexes(ctx, d, r); err != nil {
-				return err
-			}
+			page = append(page, r)
 		}
-		return nil
+		return c.docIndexes(ctx, d, page)
 	})
 	if n, err := rdb.HLen(ctx, d.docs).Result(); err != nil {
 		c.addf("%s: count documents: %w", kind, err)
@@ -109,60 +108,120 @@ func (c *checker) kind(ctx context.Context, kind state.Kind) {
 		c.addf("%s: %d documents but %d listed ids", kind, n, docs)
 	}
 
-	c.scanHash(ctx, d.uniq, func(field, id string) error {
-		r, err := c.s.Get(ctx, kind, id)
+	c.scanHash(ctx, d.uniq, func(fields, owners []string) error {
+		docs, err := c.load(ctx, kind, owners)
 		if err != nil {
-			c.addf("%s unique entry %q: owner %q: %w", kind, field, id, err)
-			return nil
+			return err
 		}
-		if !slices.ContainsFunc(r.Unique, func(k state.IndexKey) bool { return uniqueField(k) == field }) {
-			c.addf("%s unique entry %q: owner %q does not hold it", kind, field, id)
+		for i, f := range fields {
+			r, ok := docs[owners[i]]
+			switch {
+			case !ok:
+				c.addf("%s unique entry %q: owner %q has no document", kind, f, owners[i])
+			case !r.unique[f]:
+				c.addf("%s unique entry %q: owner %q does not hold it", kind, f, owners[i])
+			}
 		}
 		return nil
 	})
 
 	c.pages(ctx, d.refs, func(members []string) error {
+		var entries, refs, ids []string
 		for _, m := range members {
 			ref, id, ok := strings.Cut(m, ":")
 			if !ok {
 				c.addf("%s refs entry %q: malformed", kind, m)
 				continue
 			}
-			r, err := c.s.Get(ctx, kind, id)
-			if err != nil {
-				c.addf("%s refs entry %q: %w", kind, m, err)
-				continue
-			}
-			if !slices.Contains(r.Refs, unesc(ref)) {
-				c.addf("%s refs entry %q: %q does not hold the ref", kind, m, id)
+			entries, refs, ids = append(entries, m), append(refs, unesc(ref)), append(ids, id)
+		}
+		docs, err := c.load(ctx, kind, ids)
+		if err != nil {
+			return err
+		}
+		for i, m := range entries {
+			r, ok := docs[ids[i]]
+			switch {
+			case !ok:
+				c.addf("%s refs entry %q: %q has no document", kind, m, ids[i])
+			case !r.refs[refs[i]]:
+				c.addf("%s refs entry %q: %q does not hold the ref", kind, m, ids[i])
 			}
 		}
 		return nil
 	})
 }
 
-// docIndexes checks that a document's unique entries and refs are indexed.
-func (c *checker) docIndexes(ctx context.Context, d dirKeys, r state.Resource) error {
-	pipe := c.s.rdb.Pipeline()
-	owners := make([]*redis.StringCmd, len(r.Unique))
-	for i, u := range r.Unique {
-		owners[i] = pipe.HGet(ctx, d.uniq, uniqueField(u))
+// indexed is what a document holds, as sets.
+type indexed struct {
+	unique map[string]bool // unique fields
+	refs   map[string]bool
+}
+
+// load reads the distinct documents among ids in one HMGET, so that a
+// large group named by many index entries of a page is read once.
+func (c *checker) load(ctx context.Context, kind state.Kind,
+	ids []string) (map[string]indexed, error) {
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	if len(distinct) == 0 {
+		return nil, nil
 	}
-	refs := make([]*redis.FloatCmd, len(r.Refs))
-	for i, ref := range r.Refs {
-		refs[i] = pipe.ZScore(ctx, d.refs, esc(ref)+":"+r.ID)
+	vals, err := c.s.rdb.HMGet(ctx, c.s.keys.dir(kind).docs, distinct...).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]indexed, len(distinct))
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue
+		}
+		r, err := decodeDoc(kind, distinct[i], raw)
+		if err != nil {
+			continue // reported by the walk over ids
+		}
+		x := indexed{unique: map[string]bool{}, refs: map[string]bool{}}
+		for _, u := range r.Unique {
+			x.unique[uniqueField(u)] = true
+		}
+		for _, ref := range r.Refs {
+			x.refs[ref] = true
+		}
+		out[r.ID] = x
+	}
+	return out, nil
+}
+
+// docIndexes checks, in one pipeline, that the unique entries and refs of
+// a page of documents are indexed.
+func (c *checker) docIndexes(ctx context.Context, d dirKeys, page []state.Resource) error {
+	pipe := c.s.rdb.Pipeline()
+	owners := make([][]*redis.StringCmd, len(page))
+	refs := make([][]*redis.FloatCmd, len(page))
+	for i, r := range page {
+		for _, u := range r.Unique {
+			owners[i] = append(owners[i], pipe.HGet(ctx, d.uniq, uniqueField(u)))
+		}
+		for _, ref := range r.Refs {
+			refs[i] = append(refs[i], pipe.ZScore(ctx, d.refs, esc(ref)+":"+r.ID))
+		}
+	}
+	if pipe.Len() == 0 {
+		return nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return err
 	}
-	for i, o := range owners {
-		if o.Val() != r.ID {
-			c.addf("%s %q: unique %s is held by %q", r.Kind, r.ID, r.Unique[i].Name, o.Val())
+	for i, r := range page {
+		for j, o := range owners[i] {
+			if o.Val() != r.ID {
+				c.addf("%s %q: unique %s is held by %q", r.Kind, r.ID, r.Unique[j].Name, o.Val())
+			}
 		}
-	}
-	for i, z := range refs {
-		if z.Err() != nil {
-			c.addf("%s %q: ref %q is not indexed", r.Kind, r.ID, r.Refs[i])
+		for j, z := range refs[i] {
+			if z.Err() != nil {
+				c.addf("%s %q: ref %q is not indexed", r.Kind, r.ID, r.Refs[j])
+			}
 		}
 	}
 	return nil
@@ -226,9 +285,11 @@ func (c *checker) queue(ctx context.Context, queue string) {
 			c.addf("queue %s key %q: token without a lease", queue, k)
 		}
 	}
-	c.scanHash(ctx, q.again, func(k, _ string) error {
-		if !held[k] {
-			c.addf("queue %s key %q: marked to run again but not leased", queue, k)
+	c.scanHash(ctx, q.again, func(keys, _ []string) error {
+		for _, k := range keys {
+			if !held[k] {
+				c.addf("queue %s key %q: marked to run again but not leased", queue, k)
+			}
 		}
 		return nil
 	})
@@ -256,20 +317,29 @@ func (c *checker) pages(ctx context.Context, set string, fn func([]string) error
 	}
 }
 
-// scanHash calls fn for every field of a hash, with HSCAN.
-func (c *checker) scanHash(ctx context.Context, hash string, fn func(field, value string) error) {
-	iter := c.s.rdb.HScan(ctx, hash, 0, "", checkPage).Iterator()
-	for iter.Next(ctx) {
-		field := iter.Val()
-		if !iter.Next(ctx) {
-			break
+// scanHash calls fn with the fields of a hash and their values, a page at
+// a time, with HSCAN (which may repeat a field; checking twice is harmless).
+func (c *checker) scanHash(ctx context.Context, hash string,
+	fn func(fields, values []string) error) {
+	var cursor uint64
+	for {
+		kv, next, err := c.s.rdb.HScan(ctx, hash, cursor, "", checkPage).Result()
+		if err == nil && len(kv) > 0 {
+			fields := make([]string, 0, len(kv)/2)
+			values := make([]string, 0, len(kv)/2)
+			for i := 0; i+1 < len(kv); i += 2 {
+				fields = append(fields, kv[i])
+				values = append(values, kv[i+1])
+			}
+			err = fn(fields, values)
 		}
-		if err := fn(field, iter.Val()); err != nil {
+		if err != nil {
 			c.addf("read %s: %w", hash, err)
 			return
 		}
-	}
-	if err := iter.Err(); err != nil {
-		c.addf("read %s: %w", hash, err)
+		if next == 0 {
+			return
+		}
+		cursor = next
 	}
 }

@@ -20,9 +20,9 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 	ctx := context.Background()
 
 	tests := []struct {
-		name  string
-		break_ func(k keyspace) error
-		want  string
+		name   string
+		damage func(k keyspace) error
+		want   string
 	}{
 		{"index entry lost", func(k keyspace) error {
 			return raw.HDel(ctx, k.dir(state.KindUser).uniq, "userName:alice").Err()
@@ -73,7 +73,7 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			require.NoError(t, s.Enqueue(ctx, "q", []string{"leased", "ready"}, now))
 			require.NoError(t, s.Check(ctx), "a store written only through its methods is whole")
 
-			require.NoError(t, tt.break_(s.keys))
+			require.NoError(t, tt.damage(s.keys))
 			err = s.Check(ctx)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tt.want)

@@ -23,19 +23,41 @@ func (s *Store) Commit(ctx context.Context, writes ...state.Write) ([]uint64, er
 	if len(writes) == 0 {
 		return []uint64{}, nil
 	}
+	keys, args, err := s.commitCall(writes)
+	if err != nil {
+		return nil, err
+	}
 
+	got, err := commitScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return nil, s.fail("commit", err)
+	}
+	if len(got) != len(writes) {
+		return nil, fmt.Errorf("redisstore: commit: got %d versions for %d writes",
+			len(got), len(writes))
+	}
+	versions := make([]uint64, len(got))
+	for i, v := range got {
+		versions[i] = uint64(v)
+	}
+	return versions, nil
+}
+
+// commitCall checks writes and lays them out as the commit script takes
+// them (see lua/commit.lua): four keys and a name per kind, five values
+// per write.
+func (s *Store) commitCall(writes []state.Write) (keys []string, args []any, err error) {
 	kindPos := map[state.Kind]int{}
 	var kinds []state.Kind
 	seen := make(map[string]bool, len(writes))
-	args := make([]any, 2, 2+5*len(writes)+4)
 	for _, w := range writes {
 		r := w.Resource
 		if err := checkWrite(w); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		key := string(r.Kind) + "\x00" + r.ID
 		if seen[key] {
-			return nil, fmt.Errorf("redisstore: commit: %s %q written twice in one commit: %w",
+			return nil, nil, fmt.Errorf("redisstore: commit: %s %q written twice in one commit: %w",
 				r.Kind, r.ID, state.ErrConflict)
 		}
 		seen[key] = true
@@ -45,9 +67,10 @@ func (s *Store) Commit(ctx context.Context, writes ...state.Write) ([]uint64, er
 		}
 	}
 
-	keys := make([]string, 0, 2+4*len(kinds))
+	keys = make([]string, 0, 2+4*len(kinds))
 	keys = append(keys, s.keys.feed(), s.keys.kinds())
-	args[0], args[1] = ms(s.now()), len(kinds)
+	args = make([]any, 0, 2+len(kinds)+5*len(writes))
+	args = append(args, ms(s.now()), len(kinds))
 	for _, k := range kinds {
 		d := s.keys.dir(k)
 		keys = append(keys, d.docs, d.ids, d.uniq, d.refs)
@@ -61,19 +84,7 @@ func (s *Store) Commit(ctx context.Context, writes ...state.Write) ([]uint64, er
 		args = append(args, kindPos[w.Resource.Kind], int(w.Op), w.Resource.ID,
 			strconv.FormatUint(w.IfVersion, 10), body)
 	}
-
-	got, err := commitScript.Run(ctx, s.rdb, keys, args...).Int64Slice()
-	if err != nil {
-		return nil, s.fail("commit", err)
-	}
-	if len(got) != len(writes) {
-		return nil, fmt.Errorf("redisstore: commit: got %d versions for %d writes", len(got), len(writes))
-	}
-	versions := make([]uint64, len(got))
-	for i, v := range got {
-		versions[i] = uint64(v)
-	}
-	return versions, nil
+	return keys, args, nil
 }
 
 func checkWrite(w state.Write) error {
@@ -103,7 +114,8 @@ func (s *Store) Get(ctx context.Context, kind state.Kind, id string) (state.Reso
 
 // GetMany returns the resources of ids that exist, in the order of ids, as
 // read in one HMGET.
-func (s *Store) GetMany(ctx context.Context, kind state.Kind, ids []string) ([]state.Resource, error) {
+func (s *Store) GetMany(ctx context.Context, kind state.Kind,
+	ids []string) ([]state.Resource, error) {
 	if err := s.live(); err != nil {
 		return nil, err
 	}
@@ -132,12 +144,14 @@ func (s *Store) GetMany(ctx context.Context, kind state.Kind, ids []string) ([]s
 // Lookup returns the resource holding a unique index value, or
 // state.ErrNotFound. The index entry and the document are read in one
 // script: one round trip, whatever the size of the collection.
-func (s *Store) Lookup(ctx context.Context, kind state.Kind, key state.IndexKey) (state.Resource, error) {
+func (s *Store) Lookup(ctx context.Context, kind state.Kind,
+	key state.IndexKey) (state.Resource, error) {
 	if err := s.live(); err != nil {
 		return state.Resource{}, err
 	}
 	d := s.keys.dir(kind)
-	got, err := lookupScript.RunRO(ctx, s.rdb, []string{d.uniq, d.docs}, uniqueField(key)).StringSlice()
+	got, err := lookupScript.RunRO(ctx, s.rdb, []string{d.uniq, d.docs},
+		uniqueField(key)).StringSlice()
 	if err != nil {
 		return state.Resource{}, s.fail("lookup "+string(kind)+" by "+key.Name, err)
 	}
@@ -149,7 +163,8 @@ func (s *Store) Lookup(ctx context.Context, kind state.Kind, key state.IndexKey)
 
 // List returns up to limit resources of kind with ids greater than after,
 // in ascending byte order of id, read in one script.
-func (s *Store) List(ctx context.Context, kind state.Kind, after string, limit int) ([]state.Resource, error) {
+func (s *Store) List(ctx context.Context, kind state.Kind, after string,
+	limit int) ([]state.Resource, error) {
 	if err := s.live(); err != nil {
 		return nil, err
 	}

@@ -74,7 +74,8 @@ func TestAcknowledgedCommitsSurviveSIGKILL(t *testing.T) {
 		got, err := s2.Get(ctx, state.KindUser, id)
 		require.NoError(t, err, "acknowledged create %s lost", id)
 		require.Equal(t, uint64(1), got.Version)
-		byName, err := s2.Lookup(ctx, state.KindUser, state.IndexKey{Name: "userName", Value: "name-" + id})
+		key := state.IndexKey{Name: "userName", Value: "name-" + id}
+		byName, err := s2.Lookup(ctx, state.KindUser, key)
 		require.NoError(t, err, "index entry of %s lost", id)
 		require.Equal(t, id, byName.ID)
 	}

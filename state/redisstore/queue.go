@@ -92,7 +92,8 @@ func (s *Store) Retry(ctx context.Context, queue string, lease state.Lease, due 
 	return s.settle(ctx, queue, "retry", lease, ms(due))
 }
 
-func (s *Store) settle(ctx context.Context, queue, action string, lease state.Lease, at int64) error {
+func (s *Store) settle(ctx context.Context, queue, action string, lease state.Lease,
+	at int64) error {
 	err := settleScript.Run(ctx, s.rdb, s.keys.queue(queue).list(),
 		action, lease.Key, lease.Token, at).Err()
 	return s.fail(action+" "+queue, err)

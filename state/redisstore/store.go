@@ -1,6 +1,7 @@
 // Package redisstore keeps scim-bridge's state in Redis, so that several
 // bridge replicas can share one directory, one change feed and one set of
-// work queues. It implements state.Store and passes state/statetest.
+// work queues. It implements state.Store and passes state/statetest. It
+// needs Redis 7.0 or later (EVALSHA_RO, XAUTOCLAIM, ZADD LT).
 //
 // # Connecting
 //
@@ -27,12 +28,30 @@
 //
 // # Durability
 //
-// A write returns once Redis has executed it. Whether it survives a crash
-// is Redis's persistence setting: with appendonly yes and appendfsync
-// always, Redis fsyncs the append-only file before it replies, so nothing
-// acknowledged is lost even when the host fails; with appendfsync everysec
-// a Redis crash loses nothing acknowledged but a host crash or power loss
-// can lose up to about one second of writes.
+// A write returns once Redis has executed it; whether it survives a crash
+// is Redis's persistence setting, which the store does not change:
+//
+//   - appendonly yes, appendfsync always: Redis fsyncs the append-only file
+//     before it replies, so no acknowledged write is lost when Redis or the
+//     whole host crashes (on a disk that honours fsync).
+//   - appendonly yes, appendfsync everysec: a crash of Redis alone loses no
+//     acknowledged write, as Redis hands it to the kernel before replying
+//     (unless a slow disk made Redis postpone that, for up to two seconds);
+//     a host crash or power loss loses the last second or two.
+//
+// Redis replication is asynchronous: when Sentinel or Cluster promotes a
+// replica, writes the old master acknowledged but had not yet sent to it
+// are lost, whatever the fsync policy; the store does not WAIT for
+// replicas.
+//
+// go-redis retries a command whose connection failed, so a write whose
+// reply was lost may run twice: a create then fails with state.ErrConflict
+// although it was stored, and a replace adds one version more.
+//
+// Redis must run with maxmemory-policy noeviction: an evicting policy drops
+// keys, and with them resources or index entries. Open logs a warning when
+// it can read the server's configuration and finds an evicting policy or no
+// persistence.
 package redisstore
 
 import (
@@ -122,14 +141,37 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redisstore: ping %s: %w", strings.Join(uo.Addrs, ","), err)
 	}
-	return &Store{
+	s := &Store{
 		rdb:       rdb,
 		keys:      newKeyspace(opts.KeyPrefix, opts.Org),
 		log:       opts.Logger.With("org", opts.Org),
 		now:       opts.Now,
 		trimEvery: opts.TrimInterval,
 		started:   time.Now(),
-	}, nil
+	}
+	s.warnAboutConfig(ctx)
+	return s, nil
+}
+
+// warnAboutConfig logs settings of the server that put stored state at
+// risk. Managed services often refuse CONFIG GET; then it says nothing.
+func (s *Store) warnAboutConfig(ctx context.Context) {
+	cfg := map[string]string{}
+	for _, name := range []string{"maxmemory-policy", "appendonly", "save"} {
+		got, err := s.rdb.ConfigGet(ctx, name).Result()
+		if err != nil {
+			return
+		}
+		cfg[name] = got[name]
+	}
+	if p := cfg["maxmemory-policy"]; p != "" && p != "noeviction" {
+		s.log.Warn("redis may evict keys under memory pressure, losing state",
+			"maxmemory_policy", p, "want", "noeviction")
+	}
+	if cfg["appendonly"] == "no" && cfg["save"] == "" {
+		s.log.Warn("redis keeps no persistence: a restart loses all state",
+			"appendonly", "no", "save", "")
+	}
 }
 
 // Ping reports whether Redis answers.

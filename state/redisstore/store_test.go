@@ -122,3 +122,44 @@ func replace(r state.Resource, v uint64) state.Write {
 func remove(k state.Kind, id string, v uint64) state.Write {
 	return state.Write{Op: state.OpDelete, Resource: state.Resource{Kind: k, ID: id}, IfVersion: v}
 }
+
+func TestOpenWarnsAboutRiskyServerConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		opts redistest.Options
+		want []string
+	}{
+		{"no persistence", redistest.Options{}, []string{"keeps no persistence"}},
+		{"evicting", redistest.Options{
+			AppendOnly: true,
+			Config:     []string{"maxmemory-policy allkeys-lru"},
+		}, []string{"may evict keys"}},
+		{"safe", redistest.Options{AppendOnly: true, AppendFsync: "always"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.Start(t, tt.opts)
+			var logs strings.Builder
+			openStore(t, srv.URL(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if tt.want == nil {
+				require.Empty(t, logs.String())
+			}
+			for _, w := range tt.want {
+				require.Contains(t, logs.String(), w)
+			}
+		})
+	}
+}
+
+func TestOpenRejectsBadInput(t *testing.T) {
+	ctx := context.Background()
+	_, err := Open(ctx, "redis://127.0.0.1:1", Options{Org: "a{b}"})
+	require.ErrorContains(t, err, "must not contain braces")
+	_, err = Open(ctx, "memcached://x", Options{})
+	require.ErrorContains(t, err, "unknown scheme")
+
+	srv := redistest.Start(t, redistest.Options{})
+	srv.Kill()
+	_, err = Open(ctx, srv.URL(), Options{})
+	require.ErrorContains(t, err, "redisstore: ping")
+}

@@ -114,13 +114,15 @@ for w = 0, nwrites - 1 do
   local before, after, seen = {}, {}, {}
   if old then for _, r in ipairs(old.refs) do before[r] = true end end
   for _, r in ipairs(refs) do after[r] = true end
-  local removed, added = '', ''
+  -- Lists are built in tables and joined once: repeated concatenation
+  -- would copy a large group's member list once per member.
+  local removed, added = {}, {}
   if old then
     for _, r in ipairs(old.refs) do
       if not after[r] and not seen[r] then
         seen[r] = true
         redis.call('ZREM', key(k, REFS), r .. ':' .. id)
-        removed = removed .. item(r)
+        removed[#removed + 1] = item(r)
       end
     end
   end
@@ -128,7 +130,7 @@ for w = 0, nwrites - 1 do
     if not before[r] and not seen[r] then
       seen[r] = true
       redis.call('ZADD', key(k, REFS), 0, r .. ':' .. id)
-      added = added .. item(r)
+      added[#added + 1] = item(r)
     end
   end
 
@@ -142,7 +144,7 @@ for w = 0, nwrites - 1 do
     if not old then redis.call('ZADD', key(k, IDS), 0, id) end
   end
   redis.call('XADD', KEYS[1], '*', 'k', ARGV[2 + k], 'i', id, 'o', op, 'v', int(v),
-    'a', added, 'r', removed, 't', now)
+    'a', table.concat(added), 'r', table.concat(removed), 't', now)
   versions[#versions + 1] = v
 end
 
