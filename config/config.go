@@ -324,16 +324,20 @@ const (
 // ParseStore splits a store setting into its kind and the path (bolt) or
 // URL (Redis) the backend opens.
 func ParseStore(s string) (StoreKind, string, error) {
-	switch {
-	case strings.HasPrefix(s, "bolt:"):
-		p := strings.TrimPrefix(s, "bolt:")
+	if p, ok := strings.CutPrefix(s, "bolt:"); ok {
 		if p == "" {
 			return "", "", errors.New(`"bolt:" needs a file path`)
 		}
 		return StoreBolt, p, nil
-	case strings.HasPrefix(s, "redis://"), strings.HasPrefix(s, "rediss://"),
-		strings.HasPrefix(s, "redis+sentinel://"), strings.HasPrefix(s, "redis+cluster://"):
-		return StoreRedis, s, nil
 	}
-	return "", "", fmt.Errorf("%q is neither bolt:PATH nor a redis URL", s)
+	scheme, _, _ := strings.Cut(s, "://")
+	switch scheme {
+	case "redis", "rediss", "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+		if strings.Contains(s, "://") {
+			return StoreRedis, s, nil
+		}
+	}
+	// The value is not echoed: a mistyped Redis URL may hold a password.
+	return "", "", errors.New("neither bolt:PATH nor a redis URL " +
+		"(redis://, rediss://, redis+sentinel://, redis+cluster://)")
 }

@@ -70,6 +70,7 @@ func TestLoadRejects(t *testing.T) {
 	}{
 		{"unknown key", "adress: x\n", nil, "adress"},
 		{"bad store", "", map[string]string{"BRIDGE_STORE": "postgres://x"}, "neither bolt:PATH nor a redis URL"},
+		{"redis without scheme", "", map[string]string{"BRIDGE_STORE": "redis:6379"}, "neither bolt:PATH"},
 		{"empty bolt path", "store: 'bolt:'\n", nil, "needs a file path"},
 		{"bad level", "log: {level: loud}\n", nil, "log.level"},
 		{"bad duration", "", map[string]string{"BRIDGE_SHUTDOWN_TIMEOUT": "soon"}, "BRIDGE_SHUTDOWN_TIMEOUT"},
@@ -109,6 +110,8 @@ func TestParseStore(t *testing.T) {
 		{"rediss://u:p@h:6380", StoreRedis, "rediss://u:p@h:6380"},
 		{"redis+sentinel://h1:26379,h2:26379/0?master=m", StoreRedis, "redis+sentinel://h1:26379,h2:26379/0?master=m"},
 		{"redis+cluster://h1:7000,h2:7001", StoreRedis, "redis+cluster://h1:7000,h2:7001"},
+		{"rediss+cluster://h1:7000", StoreRedis, "rediss+cluster://h1:7000"},
+		{"rediss+sentinel://h1/0?master=m", StoreRedis, "rediss+sentinel://h1/0?master=m"},
 	}
 	for _, tc := range cases {
 		kind, target, err := ParseStore(tc.in)
