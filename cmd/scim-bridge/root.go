@@ -19,6 +19,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(),
 		newAppsCmd(), newMappingsCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
