@@ -1,0 +1,128 @@
+package scim_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/scim-bridge/scim-bridge/state"
+)
+
+func TestGroupMembership(t *testing.T) {
+	h := newHarness(t)
+	ann := h.createUser(t, map[string]any{"userName": "ann"})
+	ben := h.createUser(t, map[string]any{"userName": "ben"})
+	gid := h.createGroup(t, "Staff", ann, ben, ann)
+
+	g := h.do(t, http.MethodGet, "/Groups/"+gid, nil)
+	mustStatus(t, g, http.StatusOK)
+	members := g.obj(t)["members"].([]any)
+	require.Len(t, members, 2, "a repeated member is kept once")
+	require.Equal(t, "User", path(members, 0, "type"))
+
+	res := h.stored(t, state.KindGroup, gid)
+	require.ElementsMatch(t, []string{ann, ben}, res.Refs)
+	require.Equal(t, []state.IndexKey{{Name: "displayName", Value: "staff"}}, res.Unique)
+
+	// A user's groups are derived from the groups' members.
+	u := h.do(t, http.MethodGet, "/Users/"+ann, nil).obj(t)
+	require.Equal(t, []any{map[string]any{"value": gid, "display": "Staff", "type": "direct"}},
+		u["groups"])
+
+	// Deleting a user removes it from its groups in the same commit.
+	mustStatus(t, h.do(t, http.MethodDelete, "/Users/"+ann, nil), http.StatusNoContent)
+	g2 := h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)
+	require.Len(t, g2["members"], 1)
+	require.Equal(t, ben, path(g2, "members", 0, "value"))
+	require.Equal(t, []string{ben}, h.stored(t, state.KindGroup, gid).Refs)
+
+	excluded := h.do(t, http.MethodGet, "/Groups/"+gid+"?excludedAttributes=members", nil).obj(t)
+	require.Nil(t, excluded["members"])
+	require.Equal(t, "Staff", excluded["displayName"])
+}
+
+func TestGroupRules(t *testing.T) {
+	h := newHarness(t)
+	u := h.createUser(t, map[string]any{"userName": "uma"})
+	gid := h.createGroup(t, "Ops", u)
+
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		body     any
+		status   int
+		scimType string
+	}{
+		{"displayName taken, other case", http.MethodPost, "/Groups",
+			map[string]any{"schemas": []string{groupSchema}, "displayName": "OPS"}, 409, "uniqueness"},
+		{"unknown member", http.MethodPost, "/Groups", map[string]any{"schemas": []string{groupSchema},
+			"displayName": "New", "members": []any{map[string]any{"value": "ghost"}}}, 400, "invalidValue"},
+		{"member without value", http.MethodPost, "/Groups", map[string]any{
+			"schemas": []string{groupSchema}, "displayName": "New2",
+			"members": []any{map[string]any{"display": "x"}}}, 400, "invalidValue"},
+		{"group in itself", http.MethodPatch, "/Groups/" + gid,
+			patchOp(op("add", "members", []any{map[string]any{"value": gid}})), 400, "invalidValue"},
+		{"no displayName", http.MethodPost, "/Groups",
+			map[string]any{"schemas": []string{groupSchema}}, 400, "invalidValue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(t, tt.method, tt.path, tt.body)
+			mustStatus(t, r, tt.status)
+			require.Equal(t, tt.scimType, r.obj(t)["scimType"])
+		})
+	}
+}
+
+func TestNestedGroup(t *testing.T) {
+	h := newHarness(t)
+	inner := h.createGroup(t, "Inner")
+	outer := h.createGroup(t, "Outer", inner)
+	g := h.do(t, http.MethodGet, "/Groups/"+outer, nil).obj(t)
+	require.Equal(t, "Group", path(g, "members", 0, "type"))
+
+	mustStatus(t, h.do(t, http.MethodDelete, "/Groups/"+inner, nil), http.StatusNoContent)
+	g = h.do(t, http.MethodGet, "/Groups/"+outer, nil).obj(t)
+	require.Nil(t, g["members"], "a deleted group leaves the groups it was in")
+}
+
+func TestGroupPatchMembers(t *testing.T) {
+	h := newHarness(t)
+	a := h.createUser(t, map[string]any{"userName": "a"})
+	b := h.createUser(t, map[string]any{"userName": "b"})
+	c := h.createUser(t, map[string]any{"userName": "c"})
+	gid := h.createGroup(t, "Team", a)
+
+	steps := []struct {
+		name string
+		body map[string]any
+		want []string
+	}{
+		{"add", patchOp(op("add", "members", []any{map[string]any{"value": b}})), []string{a, b}},
+		{"remove by filter", patchOp(op("remove", `members[value eq "`+a+`"]`, nil)), []string{b}},
+		{"entra add", patchOp(op("Add", "members",
+			[]any{map[string]any{"$ref": nil, "value": c}})), []string{b, c}},
+		{"entra remove with value", patchOp(op("Remove", "members",
+			[]any{map[string]any{"$ref": nil, "value": b}})), []string{c}},
+		{"replace all", patchOp(op("replace", "members", []any{
+			map[string]any{"value": a}, map[string]any{"value": b}})), []string{a, b}},
+		{"remove all", patchOp(op("remove", "members", nil)), nil},
+	}
+	for _, st := range steps {
+		r := h.do(t, http.MethodPatch, "/Groups/"+gid, st.body)
+		mustStatus(t, r, http.StatusOK)
+		require.ElementsMatch(t, st.want, h.stored(t, state.KindGroup, gid).Refs, st.name)
+		var got []string
+		for _, m := range anyList(r.obj(t)["members"]) {
+			got = append(got, m.(map[string]any)["value"].(string))
+		}
+		require.ElementsMatch(t, st.want, got, st.name)
+	}
+}
+
+func anyList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
