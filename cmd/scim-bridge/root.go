@@ -17,7 +17,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(
-		newServeCmd(),
+		newServeCmd(), newSyncCmd(),
 		newAppsCmd(), newMappingsCmd(),
 		newBenchCmd(),
 	)

@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/scim-bridge/scim-bridge/admin"
+	"github.com/scim-bridge/scim-bridge/bridge"
 	"github.com/scim-bridge/scim-bridge/config"
 	"github.com/scim-bridge/scim-bridge/internal/telemetry"
 	"github.com/scim-bridge/scim-bridge/scim"
@@ -63,9 +66,14 @@ data directory and prints them.`,
 }
 
 // serve runs the server until ctx ends, then shuts down in order: stop
-// accepting, let in-flight requests finish, stop the engine, close the store.
+// accepting and let in-flight requests finish, let the sync engine hand
+// back its work, close the store.
 func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error {
 	log, err := telemetry.NewLogger(logOut, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	ext, err := loadExtensions(cfg.SCIM.Extensions)
 	if err != nil {
 		return err
 	}
@@ -80,6 +88,12 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 		}
 	}()
 
+	reg := telemetry.NewRegistry()
+	engine, err := newEngine(cfg, store, ext.directory, log, reg)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -91,24 +105,51 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 
 	creds, err := loadCredentials(ctx, cfg, store)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 
-	reg := telemetry.NewRegistry()
+	handler, err := routes(cfg, store, engine, creds, ext, baseURL, reg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(cfg.Store),
+		"apps", len(cfg.Apps))
+	if err := printWelcome(out, baseURL, creds); err != nil {
+		ln.Close()
+		return err
+	}
+	return run(ctx, srv, ln, engine, cfg.ShutdownTimeout, log)
+}
+
+// routes mounts the SCIM endpoint, the admin API and the probes.
+func routes(cfg config.Config, store state.Store, engine *bridge.Engine, creds credentials,
+	ext extensions, baseURL string, reg *prometheus.Registry, log *slog.Logger) (http.Handler, error) {
 	httpMetrics := telemetry.NewHTTPMetrics(reg)
 	scimServer, err := scim.New(scim.Config{
 		Store:             store,
 		Auth:              creds.scim,
 		Logger:            log,
 		BaseURL:           baseURL,
+		Extensions:        ext.scim,
 		MaxBulkOperations: cfg.SCIM.MaxBulkOperations,
 		MaxPayloadBytes:   cfg.SCIM.MaxPayloadBytes,
 		MaxFilterResults:  cfg.SCIM.MaxFilterResults,
 		Instrument:        httpMetrics.Instrument,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	adminAPI := admin.New(admin.Options{Engine: engine, Auth: creds.admin, Logger: log})
 
 	router := mux.NewRouter()
 	router.Handle("/healthz", httpMetrics.Instrument("healthz", healthz())).
@@ -117,63 +158,116 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 		Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/metrics", telemetry.Handler(reg)).Methods(http.MethodGet)
 	router.PathPrefix("/scim/").Handler(scimServer.Handler())
+	router.PathPrefix(admin.Prefix + "/").Handler(httpMetrics.Instrument("admin", adminAPI))
+	return router, nil
+}
 
-	srv := &http.Server{
-		Handler:           router,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	log.Info("serving", "addr", ln.Addr().String(), "store", storeKind(cfg.Store))
-	if err := printWelcome(out, baseURL, creds); err != nil {
-		return err
-	}
+// run serves HTTP and runs the sync engine until ctx ends or either fails,
+// then stops them in order: the HTTP server first (in-flight requests get
+// timeout to finish), then the engine, so no request meets a stopped
+// engine. The caller closes the store after run returns.
+func run(ctx context.Context, srv *http.Server, ln net.Listener, engine *bridge.Engine,
+	timeout time.Duration, log *slog.Logger) error {
+	engineCtx, stopEngine := context.WithCancel(ctx)
+	defer stopEngine()
+	engineDone := make(chan error, 1)
+	go func() { engineDone <- engine.Run(engineCtx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	var serveErr, engineErr error
+	serving, running := true, true
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-serveDone:
+		serving = false
+	case engineErr = <-engineDone:
+		running = false
+		if engineErr == nil {
+			engineErr = errors.New("stopped before the server")
+		}
 	case <-ctx.Done():
 	}
 
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	log.Info("shutting down", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	var shutdownErr error
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		shutdownErr = fmt.Errorf("shutdown: %w", err)
+		_ = srv.Close()
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	if serving {
+		if err := <-serveDone; !errors.Is(err, http.ErrServerClosed) {
+			serveErr = err
+		}
+	}
+	stopEngine()
+	if running {
+		engineErr = <-engineDone
+	}
+
+	var errs []error
+	if serveErr != nil {
+		errs = append(errs, fmt.Errorf("serve: %w", serveErr))
+	}
+	if engineErr != nil {
+		errs = append(errs, fmt.Errorf("sync engine: %w", engineErr))
+	}
+	if err := errors.Join(append(errs, shutdownErr)...); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil
 }
 
 // printWelcome tells the person who started the server where it is and,
-// when serve generated the credentials, how to call it.
+// for each edge whose credentials serve generated, how to call it. A
+// generated credential that the configuration replaced is not printed.
 func printWelcome(out io.Writer, baseURL string, creds credentials) error {
 	scimURL := baseURL + "/scim/v2"
 	fmt.Fprintf(out, "scim-bridge is serving on %s\n\n", baseURL)
 	fmt.Fprintf(out, "  SCIM base URL  %s\n", scimURL)
-	fmt.Fprintf(out, "  admin API      %s/admin/v1\n", baseURL)
-	if creds.generated == nil {
+	fmt.Fprintf(out, "  admin API      %s%s\n", baseURL, admin.Prefix)
+
+	var scimToken, adminToken string
+	if g := creds.generated; g != nil {
+		if _, err := creds.scim.Verify("Bearer " + g.SCIMToken); err == nil {
+			scimToken = g.SCIMToken
+		}
+		tok, err := g.adminToken(time.Now(), adminTokenTTL)
+		if err != nil {
+			return fmt.Errorf("mint admin token: %w", err)
+		}
+		if _, err := creds.admin.Verify("Bearer " + tok); err == nil {
+			adminToken = tok
+		}
+	}
+	if scimToken == "" && adminToken == "" {
 		fmt.Fprintln(out, "\n  credentials: as configured")
 		return nil
 	}
-	admin, err := creds.generated.adminToken(time.Now(), adminTokenTTL)
-	if err != nil {
-		return fmt.Errorf("mint admin token: %w", err)
+
+	if scimToken != "" {
+		fmt.Fprintf(out, "  SCIM token     %s\n", scimToken)
 	}
-	fmt.Fprintf(out, "  SCIM token     %s\n", creds.generated.SCIMToken)
-	fmt.Fprintf(out, "  admin token    %s\n", admin)
-	fmt.Fprintf(out, "                 (role owner, valid for %d hours)\n\n", int(adminTokenTTL.Hours()))
-	fmt.Fprintln(out, "  These credentials were generated for this store because none are configured;")
+	if adminToken != "" {
+		fmt.Fprintf(out, "  admin token    %s\n", adminToken)
+		fmt.Fprintf(out, "                 (role owner, valid for %d hours)\n",
+			int(adminTokenTTL.Hours()))
+	}
+	fmt.Fprintln(out, "\n  These credentials were generated for this store because none are configured;")
 	fmt.Fprintln(out, "  set scim.tokens and admin.jwt (or BRIDGE_SCIM_TOKENS, BRIDGE_ADMIN_JWT_SECRET)")
 	fmt.Fprintln(out, "  before exposing the bridge. Try:")
-	fmt.Fprintf(out, "\n  curl -H 'Authorization: Bearer %s' %s/Users\n\n", creds.generated.SCIMToken, scimURL)
+	fmt.Fprintln(out)
+	if scimToken != "" {
+		fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' %s/Users\n", scimToken, scimURL)
+	}
+	if adminToken != "" {
+		fmt.Fprintf(out, "  curl -H 'Authorization: Bearer %s' %s%s/apps\n", adminToken, baseURL,
+			admin.Prefix)
+		fmt.Fprintf(out, "  scim-bridge sync --url %s --token %s --app APP\n", baseURL, adminToken)
+	}
+	fmt.Fprintln(out)
 	return nil
 }
 

@@ -88,7 +88,7 @@ type options struct {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithTransport sets the HTTP transport requests (token requests included)
-// go through; the default is a clone of http.DefaultTransport.
+// go through; the default is connector.NewTransport().
 func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.base = rt } }
 
 // WithClock sets the clock Retry-After dates are measured against.
@@ -106,7 +106,7 @@ func New(s Settings, opts ...Option) (*Client, error) {
 		opt(&o)
 	}
 	if o.base == nil {
-		o.base = http.DefaultTransport.(*http.Transport).Clone()
+		o.base = connector.NewTransport()
 	}
 
 	rt, err := authTransport(s, o.base)

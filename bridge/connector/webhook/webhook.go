@@ -82,8 +82,8 @@ type Option func(*Client)
 // logged at debug level without the secret, signatures or field values.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
-// WithTransport sets the HTTP transport; the default is a clone of
-// http.DefaultTransport.
+// WithTransport sets the HTTP transport; the default is
+// connector.NewTransport().
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.hc.Transport = rt }
 }
@@ -105,7 +105,7 @@ func New(s Settings, opts ...Option) (*Client, error) {
 		s:      s,
 		secret: []byte(secret),
 		hc: &http.Client{
-			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			Transport: connector.NewTransport(),
 			Timeout:   s.Timeout,
 		},
 		log: slog.New(slog.DiscardHandler),

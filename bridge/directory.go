@@ -1,0 +1,159 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/scim-bridge/scim-bridge/config"
+	"github.com/scim-bridge/scim-bridge/mappings"
+	"github.com/scim-bridge/scim-bridge/state"
+)
+
+// dirUser is a directory user as a reconcile sees it: its SCIM document
+// with the groups it belongs to added, as a SCIM server would show them.
+type dirUser struct {
+	id       string
+	exists   bool
+	doc      map[string]any
+	userName string
+	active   bool
+	groups   []dirGroup
+}
+
+type dirGroup struct {
+	id   string
+	name string
+}
+
+// loadUser reads a user and its groups; a missing user comes back with
+// exists false and no error.
+func (e *Engine) loadUser(ctx context.Context, id string) (*dirUser, error) {
+	u := &dirUser{id: id}
+	res, err := e.store.Get(ctx, state.KindUser, id)
+	if errors.Is(err, state.ErrNotFound) {
+		return u, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read user: %w", err)
+	}
+	return e.userFrom(ctx, res)
+}
+
+// userFrom decodes a stored user resource and loads its groups.
+func (e *Engine) userFrom(ctx context.Context, res state.Resource) (*dirUser, error) {
+	u := &dirUser{id: res.ID, exists: true}
+	if err := json.Unmarshal(res.Data, &u.doc); err != nil {
+		return nil, fmt.Errorf("decode user %s: %w", res.ID, err)
+	}
+	if u.doc == nil {
+		u.doc = map[string]any{}
+	}
+	u.userName, _ = u.doc["userName"].(string)
+	u.active = isActive(u.doc["active"])
+
+	groups, err := e.userGroups(ctx, res.ID)
+	if err != nil {
+		return nil, err
+	}
+	u.groups = groups
+	if len(groups) > 0 {
+		list := make([]any, len(groups))
+		for i, g := range groups {
+			list[i] = map[string]any{"value": g.id, "display": g.name, "type": "direct"}
+		}
+		u.doc["groups"] = list
+	}
+	return u, nil
+}
+
+// isActive reads SCIM "active": absent means active; some identity
+// providers send the strings "True" and "False".
+func isActive(v any) bool {
+	switch t := v.(type) {
+	case bool:
+		return t
+	case string:
+		return !strings.EqualFold(t, "false")
+	}
+	return true
+}
+
+// userGroups lists the groups a user is a direct member of.
+func (e *Engine) userGroups(ctx context.Context, userID string) ([]dirGroup, error) {
+	ids, err := e.store.Referrers(ctx, state.KindGroup, userID)
+	if err != nil {
+		return nil, fmt.Errorf("read groups of user: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	res, err := e.store.GetMany(ctx, state.KindGroup, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read groups of user: %w", err)
+	}
+	out := make([]dirGroup, 0, len(res))
+	for _, r := range res {
+		out = append(out, dirGroup{id: r.ID, name: groupName(r.Data)})
+	}
+	return out, nil
+}
+
+func groupName(data []byte) string {
+	var g struct {
+		DisplayName string `json:"displayName"`
+	}
+	_ = json.Unmarshal(data, &g)
+	return g.DisplayName
+}
+
+// scope decides which directory users an app receives: everyone, members of
+// listed groups (direct members, matched by displayName ignoring case), or
+// users assigned by userName. Assignments may carry values for fields the
+// mapping leaves unmapped, whatever made the user in scope.
+type scope struct {
+	all    bool
+	groups map[string]bool
+	assign map[string]map[string]any
+}
+
+func newScope(def *mappings.App, c config.Scope) (scope, error) {
+	s := scope{all: c.All, groups: map[string]bool{}, assign: map[string]map[string]any{}}
+	for _, g := range c.Groups {
+		s.groups[strings.ToLower(g)] = true
+	}
+	var errs []error
+	for _, as := range c.Assignments {
+		if as.User == "" {
+			errs = append(errs, errors.New("scope: an assignment names no user"))
+			continue
+		}
+		if err := mappings.Errors(def.ValidateGiven(as.Fields)); err != nil {
+			errs = append(errs, fmt.Errorf("scope: assignment of %s: %w", as.User, err))
+		}
+		s.assign[strings.ToLower(as.User)] = as.Fields
+	}
+	return s, errors.Join(errs...)
+}
+
+// empty reports a scope that can hold nobody.
+func (s scope) empty() bool { return !s.all && len(s.groups) == 0 && len(s.assign) == 0 }
+
+// match reports whether u is in scope, and the values its assignment gives.
+func (s scope) match(u *dirUser) (bool, map[string]any) {
+	if !u.exists {
+		return false, nil
+	}
+	given, assigned := s.assign[strings.ToLower(u.userName)]
+	if s.all || assigned {
+		return true, given
+	}
+	for _, g := range u.groups {
+		if s.groups[strings.ToLower(g.name)] {
+			return true, given
+		}
+	}
+	return false, nil
+}
