@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -285,12 +284,4 @@ func eventually(t *testing.T, cond func() bool, format string, args ...any) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// jsonBody encodes v for a request body.
-func jsonBody(t *testing.T, v any) string {
-	t.Helper()
-	var b bytes.Buffer
-	require.NoError(t, json.NewEncoder(&b).Encode(v))
-	return b.String()
 }

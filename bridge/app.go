@@ -84,7 +84,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 	}
 	conn, err := build(c.Connector)
 	if err != nil {
-		return nil, fmt.Errorf("connector %s: %w", kind, err)
+		return nil, err // the kind's factory names itself
 	}
 	policy := c.Deprovision
 	switch policy {

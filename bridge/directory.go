@@ -138,9 +138,6 @@ func newScope(def *mappings.App, c config.Scope) (scope, error) {
 	return s, errors.Join(errs...)
 }
 
-// empty reports a scope that can hold nobody.
-func (s scope) empty() bool { return !s.all && len(s.groups) == 0 && len(s.assign) == 0 }
-
 // match reports whether u is in scope, and the values its assignment gives.
 func (s scope) match(u *dirUser) (bool, map[string]any) {
 	if !u.exists {

@@ -163,11 +163,6 @@ type Engine struct {
 
 	jobWake chan struct{}
 	waiters waiters
-
-	// work is cancelled at the end of the shutdown grace period; every
-	// reconcile and job runs under it.
-	workMu sync.Mutex
-	work   context.Context
 }
 
 // New checks the options, builds every app's connector and compiles its
@@ -187,7 +182,6 @@ func New(opts Options) (*Engine, error) {
 		dir:     opts.Directory,
 		apps:    map[string]*app{},
 		jobWake: make(chan struct{}, 1),
-		work:    context.Background(),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -239,9 +233,6 @@ func (e *Engine) Replica() string { return e.replica }
 func (e *Engine) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	e.workMu.Lock()
-	e.work = work
-	e.workMu.Unlock()
 
 	e.startupReconcile(ctx)
 
@@ -285,14 +276,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.oplog.flush(context.Background())
 	e.log.Info("sync engine stopped")
 	return nil
-}
-
-// workContext is the context reconciles started outside Run's loops (none
-// today) and jobs derive from; it outlives Run's ctx by the grace period.
-func (e *Engine) workContext() context.Context {
-	e.workMu.Lock()
-	defer e.workMu.Unlock()
-	return e.work
 }
 
 func defaultReplica() string {

@@ -44,10 +44,10 @@ type held struct {
 
 func newPool(e *Engine, a *app) *pool {
 	p := &pool{
-		e:      e,
-		a:      a,
-		tokens: make(chan struct{}, 2*a.concurrency),
-		work:   make(chan *held, 2*a.concurrency),
+		e:       e,
+		a:       a,
+		tokens:  make(chan struct{}, 2*a.concurrency),
+		work:    make(chan *held, 2*a.concurrency),
 		held:    map[*held]struct{}{},
 		leasing: make(chan struct{}),
 	}

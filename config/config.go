@@ -48,6 +48,7 @@ type Config struct {
 	Log   Log   `yaml:"log"`
 	SCIM  SCIM  `yaml:"scim"`
 	Admin Admin `yaml:"admin"`
+	Sync  Sync  `yaml:"sync"`
 
 	// Catalog lists files of custom application definitions loaded at
 	// start beside the built-in catalog.
@@ -85,6 +86,31 @@ type Admin struct {
 	// JWT lists the keys admin tokens may be signed with; the token's
 	// "role" claim decides what its bearer may do.
 	JWT []JWTKey `yaml:"jwt"`
+}
+
+// Sync tunes the sync engine. Every zero value takes the engine's default
+// (see bridge.Tuning, which documents each one); most installations set
+// none of them.
+type Sync struct {
+	// LeaseTTL is how long a replica holds a user's work before another
+	// replica may take it over (default 30s); it must exceed twice
+	// CallTimeout.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// CallTimeout bounds one call to an application (default 10s).
+	CallTimeout time.Duration `yaml:"call_timeout"`
+	// PollInterval is how often idle workers look for work that other
+	// replicas queued (default 1s).
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// ClaimIdle is how long a directory change may stay unhandled by the
+	// replica that took it before another one claims it (default 1m).
+	ClaimIdle time.Duration `yaml:"claim_idle"`
+	// MaxAttempts is how many tries a failing user gets before it becomes
+	// a dead letter (default 10).
+	MaxAttempts int `yaml:"max_attempts"`
+	// BackoffBase and BackoffMax bound the wait before a retry (defaults
+	// 2s and 10m).
+	BackoffBase time.Duration `yaml:"backoff_base"`
+	BackoffMax  time.Duration `yaml:"backoff_max"`
 }
 
 // JWTKey is one key that verifies JSON Web Tokens. The algorithm is pinned:
@@ -267,6 +293,9 @@ func (c *Config) Validate() error {
 	if c.SCIM.MaxBulkOperations < 0 || c.SCIM.MaxPayloadBytes < 0 || c.SCIM.MaxFilterResults < 0 {
 		bad("scim: limits must not be negative")
 	}
+	if err := c.Sync.check(); err != nil {
+		bad("sync: %w", err)
+	}
 	for i, k := range append(append([]JWTKey{}, c.SCIM.JWT...), c.Admin.JWT...) {
 		if err := k.check(); err != nil {
 			bad("jwt key %d (%s): %w", i, k.ID, err)
@@ -294,6 +323,22 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (s Sync) check() error {
+	for _, d := range []time.Duration{s.LeaseTTL, s.CallTimeout, s.PollInterval, s.ClaimIdle,
+		s.BackoffBase, s.BackoffMax} {
+		if d < 0 {
+			return errors.New("durations must not be negative")
+		}
+	}
+	if s.MaxAttempts < 0 {
+		return errors.New("max_attempts must not be negative")
+	}
+	if s.BackoffBase > 0 && s.BackoffMax > 0 && s.BackoffBase > s.BackoffMax {
+		return errors.New("backoff_base must not exceed backoff_max")
+	}
+	return nil
 }
 
 func (k JWTKey) check() error {

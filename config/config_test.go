@@ -79,6 +79,9 @@ func TestLoadRejects(t *testing.T) {
 		{"app without name", "apps: [{catalog: scim}]\n", nil, "name is required"},
 		{"duplicate app", "apps: [{name: a, catalog: scim}, {name: a, catalog: scim}]\n", nil, "duplicate app name"},
 		{"bad policy", "apps: [{name: a, catalog: scim, deprovision: archive}]\n", nil, "deprovision"},
+		{"negative sync duration", "sync: {lease_ttl: -1s}\n", nil, "sync: durations"},
+		{"sync backoff inverted", "sync: {backoff_base: 1m, backoff_max: 1s}\n", nil, "backoff_base"},
+		{"sync bad duration", "sync: {poll_interval: often}\n", nil, "into time.Duration"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +94,25 @@ func TestLoadRejects(t *testing.T) {
 			require.True(t, strings.Contains(err.Error(), tc.want), "got %q, want it to mention %q", err, tc.want)
 		})
 	}
+}
+
+func TestSyncTuning(t *testing.T) {
+	c, err := Load(writeFile(t, `
+sync:
+  lease_ttl: 4s
+  call_timeout: 1s
+  poll_interval: 200ms
+  claim_idle: 3s
+  max_attempts: 25
+  backoff_base: 50ms
+  backoff_max: 2s
+`), env(nil))
+	require.NoError(t, err)
+	require.Equal(t, Sync{
+		LeaseTTL: 4 * time.Second, CallTimeout: time.Second, PollInterval: 200 * time.Millisecond,
+		ClaimIdle: 3 * time.Second, MaxAttempts: 25, BackoffBase: 50 * time.Millisecond,
+		BackoffMax: 2 * time.Second,
+	}, c.Sync)
 }
 
 func TestEmptyFileIsEmptyConfig(t *testing.T) {
