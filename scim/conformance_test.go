@@ -76,7 +76,9 @@ func TestMicrosoftPostmanCollection(t *testing.T) {
 		t.Fatalf("newman wrote no report (%v):\n%s", runErr, out)
 	}
 
-	failures := readFailures(t, report)
+	failures, total := readFailures(t, report)
+	t.Logf("newman: %d assertions run, %d passed, %d failed (each listed in EXCEPTIONS.md when the test passes)",
+		total, total-len(failures), len(failures))
 	exceptions := readExceptions(t, filepath.Join("testdata", "conformance", "EXCEPTIONS.md"))
 	var unexpected []string
 	for _, f := range failures {
@@ -121,8 +123,8 @@ func writeJSON(t *testing.T, file string, v any) {
 }
 
 // readFailures lists the failed assertions of a newman JSON report as
-// "request name / assertion name".
-func readFailures(t *testing.T, report string) []string {
+// "request name / assertion name", and counts the assertions run.
+func readFailures(t *testing.T, report string) (failed []string, total int) {
 	t.Helper()
 	raw, err := os.ReadFile(report)
 	require.NoError(t, err)
@@ -143,8 +145,8 @@ func readFailures(t *testing.T, report string) []string {
 	}
 	require.NoError(t, json.Unmarshal(raw, &r))
 	require.NotEmpty(t, r.Run.Executions, "newman ran no request")
-	var failed []string
 	for _, e := range r.Run.Executions {
+		total += len(e.Assertions)
 		for _, a := range e.Assertions {
 			if a.Error != nil {
 				key := e.Item.Name + " / " + a.Assertion
@@ -154,7 +156,7 @@ func readFailures(t *testing.T, report string) []string {
 			}
 		}
 	}
-	return failed
+	return failed, total
 }
 
 // readExceptions reads the first two columns (request, assertion) of the
