@@ -45,10 +45,11 @@ type Config struct {
 	// finish after SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
-	Log   Log   `yaml:"log"`
-	SCIM  SCIM  `yaml:"scim"`
-	Admin Admin `yaml:"admin"`
-	Sync  Sync  `yaml:"sync"`
+	Log     Log     `yaml:"log"`
+	SCIM    SCIM    `yaml:"scim"`
+	Admin   Admin   `yaml:"admin"`
+	Metrics Metrics `yaml:"metrics"`
+	Sync    Sync    `yaml:"sync"`
 
 	// Catalog lists files of custom application definitions loaded at
 	// start beside the built-in catalog.
@@ -88,6 +89,16 @@ type Admin struct {
 	JWT []JWTKey `yaml:"jwt"`
 }
 
+// Metrics configures who may read /metrics. Any valid admin JWT may; a
+// Prometheus scraper, which cannot mint JWTs, uses one of these bearer
+// secrets instead.
+type Metrics struct {
+	// Tokens are bearer secrets accepted on /metrics, hashed at load.
+	Tokens []string `yaml:"tokens"`
+	// TokenHashes are such secrets given already hashed ("sha256:<hex>").
+	TokenHashes []string `yaml:"token_hashes"`
+}
+
 // Sync tunes the sync engine. Every zero value takes the engine's default
 // (see bridge.Tuning, which documents each one); most installations set
 // none of them.
@@ -122,7 +133,11 @@ type JWTKey struct {
 	SecretEnv string `yaml:"secret_env"` // environment variable holding the secret
 	KeyFile   string `yaml:"key_file"`   // PEM public key, for RS256, ES256, EdDSA
 	Issuer    string `yaml:"issuer"`     // required "iss", when set
-	Audience  string `yaml:"audience"`   // required "aud", when set
+	// Audience is the required "aud", when set. It is mandatory for the
+	// public-key algorithms: an identity provider's key signs tokens for
+	// every service it serves, and only the audience pins a token to
+	// this bridge.
+	Audience string `yaml:"audience"`
 }
 
 // App is one application instance users are provisioned into.
@@ -203,7 +218,12 @@ var Env = []struct{ Name, Sets string }{
 	{"BRIDGE_LOG_FORMAT", "log.format"},
 	{"BRIDGE_SCIM_TOKENS", "scim.tokens (comma-separated; added to the file's)"},
 	{"BRIDGE_SCIM_JWT_SECRET", "an HS256 key for SCIM JWTs (added to scim.jwt)"},
+	{"BRIDGE_SCIM_JWT_ISSUER", "the iss that BRIDGE_SCIM_JWT_SECRET tokens must carry"},
+	{"BRIDGE_SCIM_JWT_AUDIENCE", "the aud that BRIDGE_SCIM_JWT_SECRET tokens must carry"},
 	{"BRIDGE_ADMIN_JWT_SECRET", "an HS256 key for admin JWTs (added to admin.jwt)"},
+	{"BRIDGE_ADMIN_JWT_ISSUER", "the iss that BRIDGE_ADMIN_JWT_SECRET tokens must carry"},
+	{"BRIDGE_ADMIN_JWT_AUDIENCE", "the aud that BRIDGE_ADMIN_JWT_SECRET tokens must carry"},
+	{"BRIDGE_METRICS_TOKENS", "metrics.tokens (comma-separated; added to the file's)"},
 	{"BRIDGE_SHUTDOWN_TIMEOUT", "shutdown_timeout (a Go duration)"},
 }
 
@@ -219,17 +239,16 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	set("BRIDGE_ORGANIZATION", &c.Organization)
 	set("BRIDGE_LOG_LEVEL", &c.Log.Level)
 	set("BRIDGE_LOG_FORMAT", &c.Log.Format)
-	for _, tok := range strings.Split(getenv("BRIDGE_SCIM_TOKENS"), ",") {
-		if tok = strings.TrimSpace(tok); tok != "" {
-			c.SCIM.Tokens = append(c.SCIM.Tokens, tok)
+	c.SCIM.Tokens = append(c.SCIM.Tokens, splitList(getenv("BRIDGE_SCIM_TOKENS"))...)
+	c.Metrics.Tokens = append(c.Metrics.Tokens, splitList(getenv("BRIDGE_METRICS_TOKENS"))...)
+	envKey := func(prefix string, keys *[]JWTKey) {
+		if s := getenv(prefix + "_SECRET"); s != "" {
+			*keys = append(*keys, JWTKey{ID: "env", Algorithm: "HS256", Secret: s,
+				Issuer: getenv(prefix + "_ISSUER"), Audience: getenv(prefix + "_AUDIENCE")})
 		}
 	}
-	if s := getenv("BRIDGE_SCIM_JWT_SECRET"); s != "" {
-		c.SCIM.JWT = append(c.SCIM.JWT, JWTKey{ID: "env", Algorithm: "HS256", Secret: s})
-	}
-	if s := getenv("BRIDGE_ADMIN_JWT_SECRET"); s != "" {
-		c.Admin.JWT = append(c.Admin.JWT, JWTKey{ID: "env", Algorithm: "HS256", Secret: s})
-	}
+	envKey("BRIDGE_SCIM_JWT", &c.SCIM.JWT)
+	envKey("BRIDGE_ADMIN_JWT", &c.Admin.JWT)
 	if v := getenv("BRIDGE_SHUTDOWN_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -238,6 +257,17 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		c.ShutdownTimeout = d
 	}
 	return nil
+}
+
+// splitList returns the non-empty, trimmed items of a comma-separated list.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (c *Config) applyDefaults() {
@@ -350,6 +380,10 @@ func (k JWTKey) check() error {
 	case "RS256", "ES256", "EdDSA":
 		if k.KeyFile == "" {
 			return fmt.Errorf("%s needs key_file", k.Algorithm)
+		}
+		if k.Audience == "" {
+			return fmt.Errorf("%s needs audience: a public key verifies tokens meant for any "+
+				"service of its issuer", k.Algorithm)
 		}
 	default:
 		return fmt.Errorf("algorithm %q is not HS256, RS256, ES256 or EdDSA", k.Algorithm)

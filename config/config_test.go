@@ -75,6 +75,8 @@ func TestLoadRejects(t *testing.T) {
 		{"bad level", "log: {level: loud}\n", nil, "log.level"},
 		{"bad duration", "", map[string]string{"BRIDGE_SHUTDOWN_TIMEOUT": "soon"}, "BRIDGE_SHUTDOWN_TIMEOUT"},
 		{"jwt without key", "admin: {jwt: [{algorithm: RS256}]}\n", nil, "needs key_file"},
+		{"public key without audience", "scim: {jwt: [{algorithm: RS256, key_file: k.pem}]}\n", nil,
+			"RS256 needs audience"},
 		{"jwt none", "scim: {jwt: [{algorithm: none, secret: x}]}\n", nil, `"none" is not`},
 		{"app without name", "apps: [{catalog: scim}]\n", nil, "name is required"},
 		{"duplicate app", "apps: [{name: a, catalog: scim}, {name: a, catalog: scim}]\n", nil, "duplicate app name"},
@@ -94,6 +96,23 @@ func TestLoadRejects(t *testing.T) {
 			require.True(t, strings.Contains(err.Error(), tc.want), "got %q, want it to mention %q", err, tc.want)
 		})
 	}
+}
+
+func TestEnvironmentKeysAndMetricsTokens(t *testing.T) {
+	c, err := Load("", env(map[string]string{
+		"BRIDGE_SCIM_JWT_SECRET":    "scim-secret",
+		"BRIDGE_SCIM_JWT_ISSUER":    "https://idp.example",
+		"BRIDGE_SCIM_JWT_AUDIENCE":  "scim-bridge",
+		"BRIDGE_ADMIN_JWT_SECRET":   "admin-secret",
+		"BRIDGE_ADMIN_JWT_AUDIENCE": "scim-bridge-admin",
+		"BRIDGE_METRICS_TOKENS":     " scrape-1, ,scrape-2",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []JWTKey{{ID: "env", Algorithm: "HS256", Secret: "scim-secret",
+		Issuer: "https://idp.example", Audience: "scim-bridge"}}, c.SCIM.JWT)
+	require.Equal(t, []JWTKey{{ID: "env", Algorithm: "HS256", Secret: "admin-secret",
+		Audience: "scim-bridge-admin"}}, c.Admin.JWT)
+	require.Equal(t, []string{"scrape-1", "scrape-2"}, c.Metrics.Tokens)
 }
 
 func TestSyncTuning(t *testing.T) {

@@ -15,11 +15,13 @@ import (
 	"github.com/scim-bridge/scim-bridge/state"
 )
 
-// credentials are the verifiers of the two HTTP edges, plus what serve
-// prints when it generated them itself.
+// credentials are the verifiers of the HTTP edges, plus what serve prints
+// when it generated them itself.
 type credentials struct {
 	scim  *auth.Verifier
 	admin *auth.Verifier
+	// metrics accepts every admin JWT and the configured metrics secrets.
+	metrics *auth.Verifier
 	// generated is set when no credentials were configured and serve made
 	// its own; it holds the SCIM secret and the admin signing key.
 	generated *bootstrap
@@ -78,6 +80,14 @@ func loadCredentials(ctx context.Context, cfg config.Config, store state.Store) 
 	}
 	if creds.admin, err = auth.New(adminCfg); err != nil {
 		return credentials{}, err
+	}
+	metricsCfg := auth.Config{Realm: "scim-bridge-metrics", Keys: adminCfg.Keys,
+		SecretHashes: cfg.Metrics.TokenHashes}
+	for _, tok := range cfg.Metrics.Tokens {
+		metricsCfg.SecretHashes = append(metricsCfg.SecretHashes, auth.HashSecret(tok))
+	}
+	if creds.metrics, err = auth.New(metricsCfg); err != nil {
+		return credentials{}, fmt.Errorf("metrics: %w", err)
 	}
 	return creds, nil
 }

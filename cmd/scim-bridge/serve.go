@@ -108,6 +108,10 @@ func serve(ctx context.Context, cfg config.Config, out, logOut io.Writer) error 
 		ln.Close()
 		return err
 	}
+	if creds.generated != nil {
+		log.Warn("serving with generated development credentials; configure scim and admin keys "+
+			"before exposing the bridge", "store", storeKind(cfg.Store))
+	}
 
 	handler, err := routes(cfg, store, engine, creds, ext, baseURL, reg, log)
 	if err != nil {
@@ -156,7 +160,10 @@ func routes(cfg config.Config, store state.Store, engine *bridge.Engine, creds c
 		Methods(http.MethodGet, http.MethodHead)
 	router.Handle("/readyz", httpMetrics.Instrument("readyz", readyz(store))).
 		Methods(http.MethodGet, http.MethodHead)
-	router.Handle("/metrics", telemetry.Handler(reg)).Methods(http.MethodGet)
+	// Metrics name the apps and their traffic: they need an admin token or
+	// a metrics secret like everything else but the two probes.
+	router.Handle("/metrics", creds.metrics.Middleware(nil)(telemetry.Handler(reg))).
+		Methods(http.MethodGet)
 	router.PathPrefix("/scim/").Handler(scimServer.Handler())
 	router.PathPrefix(admin.Prefix + "/").Handler(httpMetrics.Instrument("admin", adminAPI))
 	return router, nil

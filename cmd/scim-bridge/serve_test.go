@@ -248,7 +248,10 @@ func TestServeProvisionsApps(t *testing.T) {
 	require.Equal(t, id, acct.Fields["external_id"])
 
 	// The engine's metrics are served with the others.
-	resp, err := http.Get(s.url + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+adminToken(t, "viewer"))
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
