@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/connector"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/scimclient"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/webhook"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -22,20 +21,8 @@ import (
 // by the name an app's connector block (or its catalog entry) gives.
 func connectorKinds(log *slog.Logger) bridge.Kinds {
 	return bridge.Kinds{
-		scimclient.Kind: func(block map[string]any) (connector.Connector, error) {
-			s, err := scimclient.ParseSettings(block)
-			if err != nil {
-				return nil, err
-			}
-			return scimclient.New(s, scimclient.WithLogger(log))
-		},
-		webhook.Kind: func(block map[string]any) (connector.Connector, error) {
-			s, err := webhook.ParseSettings(block)
-			if err != nil {
-				return nil, err
-			}
-			return webhook.New(s, webhook.WithLogger(log))
-		},
+		scimclient.Kind: scimclient.Factory(scimclient.WithLogger(log)),
+		webhook.Kind:    webhook.Factory(webhook.WithLogger(log)),
 	}
 }
 
