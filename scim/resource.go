@@ -172,7 +172,35 @@ func (t *resourceType) normalize(body map[string]any) (map[string]any, error) {
 			delete(m, a.Name)
 		}
 	}
+	if err := t.checkIndexed(attrs); err != nil {
+		return nil, err
+	}
 	return attrs, nil
+}
+
+// checkIndexed refuses a value of an indexed attribute (a unique one,
+// externalId, a group's displayName) longer than state.MaxIndexValue
+// bytes, which no store backend accepts in an index; the limit applies to
+// the value as indexed, after lower-casing.
+func (t *resourceType) checkIndexed(attrs map[string]any) error {
+	tooLong := func(name string) error {
+		return invalidValue("%s is longer than %d bytes", name, state.MaxIndexValue)
+	}
+	for _, k := range t.uniqueKeys(attrs) {
+		if len(k.Value) > state.MaxIndexValue {
+			return tooLong(k.Name)
+		}
+	}
+	names := []string{"externalId"}
+	if t.kind == state.KindGroup {
+		names = append(names, "displayName")
+	}
+	for _, name := range names {
+		if v, _ := attrs[name].(string); len(v) > state.MaxIndexValue {
+			return tooLong(name)
+		}
+	}
+	return nil
 }
 
 func (t *resourceType) checkSchemas(body map[string]any) error {
