@@ -463,7 +463,7 @@ func (s *Server) bulkTarget(path string) (*resourceType, string, error) {
 	endpoint, id, hasID := strings.Cut(rest, "/")
 	var t *resourceType
 	for _, c := range []*resourceType{s.users, s.groups} {
-		if c.endpoint[1:] == endpoint {
+		if strings.EqualFold(c.endpoint[1:], endpoint) {
 			t = c
 		}
 	}

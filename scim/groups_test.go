@@ -111,7 +111,7 @@ func TestGroupPatchMembers(t *testing.T) {
 		{"remove all", patchOp(op("remove", "members", nil)), nil},
 	}
 	for _, st := range steps {
-		r := h.do(t, http.MethodPatch, "/Groups/"+gid, st.body)
+		r := h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=members", st.body)
 		mustStatus(t, r, http.StatusOK)
 		require.ElementsMatch(t, st.want, h.stored(t, state.KindGroup, gid).Refs, st.name)
 		var got []string
@@ -125,4 +125,41 @@ func TestGroupPatchMembers(t *testing.T) {
 func anyList(v any) []any {
 	l, _ := v.([]any)
 	return l
+}
+
+// TestGroupPatchStatus checks the answer to a successful PATCH: 204 with
+// the new ETag for a group unless the client names attributes or
+// excludedAttributes, and always 200 with the resource for a user.
+func TestGroupPatchStatus(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "pat"})
+	gid := h.createGroup(t, "Status", uid)
+	rename := func(name string) map[string]any {
+		return patchOp(op("replace", "displayName", name))
+	}
+
+	r := h.do(t, http.MethodPatch, "/Groups/"+gid, rename("One"))
+	mustStatus(t, r, http.StatusNoContent)
+	require.Empty(t, r.body)
+	require.Equal(t, `W/"2"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=displayName", rename("Two"))
+	mustStatus(t, r, http.StatusOK)
+	body := r.obj(t)
+	require.Equal(t, "Two", body["displayName"])
+	require.Nil(t, body["members"], "only the attributes asked for")
+	require.Equal(t, `W/"3"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid+"?excludedAttributes=members", rename("Three"))
+	mustStatus(t, r, http.StatusOK)
+	require.Equal(t, "Three", r.obj(t)["displayName"])
+
+	// A patch that changes nothing keeps the version.
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid, rename("Three"))
+	mustStatus(t, r, http.StatusNoContent)
+	require.Equal(t, `W/"4"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Users/"+uid, patchOp(op("replace", "title", "T")))
+	mustStatus(t, r, http.StatusOK)
+	require.Equal(t, "T", r.obj(t)["title"])
 }

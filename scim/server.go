@@ -2,7 +2,8 @@
 // identity providers push directory users and groups to.
 //
 // It serves /scim/v2/Users, /Groups, /Bulk, /ServiceProviderConfig,
-// /Schemas and /ResourceTypes behind bearer authentication. Every write is
+// /Schemas and /ResourceTypes behind bearer authentication; the endpoint
+// names are matched in any letter case (/users is /Users). Every write is
 // validated against the schemas, committed to the state.Store in one atomic
 // step with its change-feed entry, and acknowledged only once durable.
 //
@@ -203,7 +204,7 @@ func (s *Server) routes() http.Handler {
 		http.MethodPatch, http.MethodDelete)
 
 	s.router = root
-	var h http.Handler = root
+	var h http.Handler = canonicalEndpoint(root)
 	h = s.limitBody(h)
 	h = s.auth.Middleware(s.denied)(h)
 	h = s.recoverPanics(h)
