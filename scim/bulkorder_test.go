@@ -122,7 +122,7 @@ func TestBulkFailOnErrorsFollowsRequestOrder(t *testing.T) {
 
 	uid := idOf(t, res[0]["location"])
 	require.Equal(t, "Lead", h.do(t, http.MethodGet, "/Users/"+uid, nil).obj(t)["title"])
-	require.Equal(t, []string{uid}, h.stored(t, state.KindGroup, idOf(t, res[2]["location"])).Refs)
+	require.Equal(t, []string{uid}, h.members(t, idOf(t, res[2]["location"])))
 	require.Equal(t, float64(0), userCount(t, h, "after"))
 }
 
@@ -152,5 +152,5 @@ func TestBulkForwardReferenceRunsAfterItsCreator(t *testing.T) {
 	res = results(t, h.do(t, http.MethodPost, "/Bulk", req))
 	require.Equal(t, []string{"201", "201", "409"}, statuses(res))
 	require.Equal(t, []string{idOf(t, res[1]["location"])},
-		h.stored(t, state.KindGroup, idOf(t, res[0]["location"])).Refs)
+		h.members(t, idOf(t, res[0]["location"])))
 }

@@ -2,6 +2,8 @@ package scim_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,8 +24,9 @@ func TestGroupMembership(t *testing.T) {
 	require.Equal(t, "User", path(members, 0, "type"))
 
 	res := h.stored(t, state.KindGroup, gid)
-	require.ElementsMatch(t, []string{ann, ben}, res.Refs)
-	require.Equal(t, []state.IndexKey{{Name: "displayName", Value: "staff"}}, res.Unique)
+	require.ElementsMatch(t, []string{ann, ben}, h.members(t, gid))
+	require.Empty(t, res.Unique, "displayName is not unique")
+	require.Len(t, res.Refs, 3, "the members and the displayName index entry")
 
 	// A user's groups are derived from the groups' members.
 	u := h.do(t, http.MethodGet, "/Users/"+ann, nil).obj(t)
@@ -35,7 +38,7 @@ func TestGroupMembership(t *testing.T) {
 	g2 := h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)
 	require.Len(t, g2["members"], 1)
 	require.Equal(t, ben, path(g2, "members", 0, "value"))
-	require.Equal(t, []string{ben}, h.stored(t, state.KindGroup, gid).Refs)
+	require.Equal(t, []string{ben}, h.members(t, gid))
 
 	excluded := h.do(t, http.MethodGet, "/Groups/"+gid+"?excludedAttributes=members", nil).obj(t)
 	require.Nil(t, excluded["members"])
@@ -55,8 +58,6 @@ func TestGroupRules(t *testing.T) {
 		status   int
 		scimType string
 	}{
-		{"displayName taken, other case", http.MethodPost, "/Groups",
-			map[string]any{"schemas": []string{groupSchema}, "displayName": "OPS"}, 409, "uniqueness"},
 		{"unknown member", http.MethodPost, "/Groups", map[string]any{"schemas": []string{groupSchema},
 			"displayName": "New", "members": []any{map[string]any{"value": "ghost"}}}, 400, "invalidValue"},
 		{"member without value", http.MethodPost, "/Groups", map[string]any{
@@ -113,7 +114,7 @@ func TestGroupPatchMembers(t *testing.T) {
 	for _, st := range steps {
 		r := h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=members", st.body)
 		mustStatus(t, r, http.StatusOK)
-		require.ElementsMatch(t, st.want, h.stored(t, state.KindGroup, gid).Refs, st.name)
+		require.ElementsMatch(t, st.want, h.members(t, gid), st.name)
 		var got []string
 		for _, m := range anyList(r.obj(t)["members"]) {
 			got = append(got, m.(map[string]any)["value"].(string))
@@ -162,4 +163,52 @@ func TestGroupPatchStatus(t *testing.T) {
 	r = h.do(t, http.MethodPatch, "/Users/"+uid, patchOp(op("replace", "title", "T")))
 	mustStatus(t, r, http.StatusOK)
 	require.Equal(t, "T", r.obj(t)["title"])
+}
+
+// TestGroupDisplayNameNotUnique checks RFC 7643 section 4.2: two groups
+// may share a displayName, and an equality filter on it, answered from the
+// reference index, finds each of them whatever the case, and follows
+// renames.
+func TestGroupDisplayNameNotUnique(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "twin"})
+	first := h.createGroup(t, "Twins", uid)
+	second := h.createGroup(t, "TWINS")
+	other := h.createGroup(t, "Others")
+
+	find := func(name string) []string {
+		t.Helper()
+		r := h.do(t, http.MethodGet, "/Groups?filter="+
+			url.QueryEscape(`displayName eq "`+name+`"`), nil)
+		mustStatus(t, r, http.StatusOK)
+		var ids []string
+		for _, g := range anyList(r.obj(t)["Resources"]) {
+			ids = append(ids, g.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	require.ElementsMatch(t, []string{first, second}, find("twins"))
+	require.Equal(t, []string{other}, find("Others"))
+
+	mustStatus(t, h.do(t, http.MethodPatch, "/Groups/"+other,
+		patchOp(op("replace", "displayName", "Twins"))), http.StatusNoContent)
+	require.ElementsMatch(t, []string{first, second, other}, find("Twins"))
+	require.Empty(t, find("Others"))
+
+	mustStatus(t, h.do(t, http.MethodPut, "/Groups/"+second, map[string]any{
+		"schemas": []string{groupSchema}, "displayName": "Solo"}), http.StatusOK)
+	require.Equal(t, []string{second}, find("solo"))
+	require.Equal(t, []string{uid}, h.members(t, first), "members are untouched")
+
+	// A member value shaped like the index entry is not a member.
+	ref := ""
+	for _, r := range h.stored(t, state.KindGroup, first).Refs {
+		if strings.HasPrefix(r, "displayName:") {
+			ref = r
+		}
+	}
+	require.NotEmpty(t, ref)
+	r := h.do(t, http.MethodPatch, "/Groups/"+first,
+		patchOp(op("add", "members", []any{map[string]any{"value": ref}})))
+	mustStatus(t, r, http.StatusBadRequest)
 }

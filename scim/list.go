@@ -284,8 +284,8 @@ func groupValues(groups []groupRef) []any {
 	return list
 }
 
-// indexCandidates answers an equality on id, a unique attribute or a
-// user's externalId from the store's indexes. It reports false when the
+// indexCandidates answers an equality on id, a unique attribute, a user's
+// externalId or a group's displayName from the store's indexes. It reports false when the
 // filter has no such equality, and the caller scans.
 func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) (
 	[]state.Resource, bool, error) {
@@ -308,6 +308,13 @@ func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) 
 			return nil, true, err
 		}
 		list, err := s.store.GetMany(ctx, state.KindUser, ids)
+		return list, true, err
+	case strings.EqualFold(name, "displayName") && t.kind == state.KindGroup:
+		ids, err := s.store.Referrers(ctx, state.KindGroup, displayNameRef(v))
+		if err != nil {
+			return nil, true, err
+		}
+		list, err := s.store.GetMany(ctx, state.KindGroup, ids)
 		return list, true, err
 	default:
 		u := t.unique(name)

@@ -19,18 +19,21 @@
 // connector can use them and a kept hash would only be a target.
 //
 // Resource.Unique holds one entry per attribute whose schema declares
-// uniqueness "server" or "global": the User's userName and the Group's
-// displayName, lower-cased because both are case-insensitive (caseExact
-// false in RFC 7643), plus any such attribute of a configured extension.
-// The Group's displayName is declared unique here (RFC 7643 leaves it
-// "none") because identity providers and app scopes find groups by it.
+// uniqueness "server" or "global": the User's userName, lower-cased because
+// it is case-insensitive (caseExact false in RFC 7643), plus any such
+// attribute of a configured extension. A Group's displayName is not unique
+// (RFC 7643 section 4.2 declares uniqueness "none", and identity providers
+// such as Entra ID allow two groups of one name).
 //
-// Resource.Refs of a group are its members' ids. Refs of a user hold one
-// entry "externalId:" followed by the hex SHA-256 of its externalId, which
-// lets an externalId eq filter be answered from the store's reference index
-// although externalId, unlike userName, need not be unique. Group members
-// must name existing users or groups; deleting a user or group removes it
-// from every group in the same commit.
+// Resource.Refs of a group are its members' ids plus one entry
+// "displayName:" followed by the hex SHA-256 of its lower-cased
+// displayName. Refs of a user hold one entry "externalId:" followed by the
+// hex SHA-256 of its externalId. These entries let an equality filter on a
+// non-unique attribute be answered from the store's reference index, at
+// the same cost whatever the size of the collection; member ids never
+// start so, since members must name existing resources, whose ids the
+// server made. Group members must name existing users or groups; deleting
+// a user or group removes it from every group in the same commit.
 package scim
 
 import (
