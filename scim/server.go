@@ -34,6 +34,16 @@
 // start so, since members must name existing resources, whose ids the
 // server made. Group members must name existing users or groups; deleting
 // a user or group removes it from every group in the same commit.
+//
+// # Lists
+//
+// A list or search returns at most MaxFilterResults resources: a larger
+// count is capped and a negative one is 0 (RFC 7644 section 3.4.2.4). An
+// equality on id, userName, externalId or a group's displayName is answered
+// from an index; any other filter scans the collection without keeping
+// more than the page. With sortBy every match is kept to be sorted, so a
+// query matching more than MaxSortedResults resources is refused with 400
+// tooMany, and the client narrows its filter.
 package scim
 
 import (
