@@ -212,3 +212,37 @@ func TestGroupDisplayNameNotUnique(t *testing.T) {
 		patchOp(op("add", "members", []any{map[string]any{"value": ref}})))
 	mustStatus(t, r, http.StatusBadRequest)
 }
+
+// TestGroupMemberRefs checks that every member in a response carries its
+// "$ref", the member's location under the server's base URL, on the
+// stored-bytes path, with a projection and in lists, and that the stored
+// document holds none.
+func TestGroupMemberRefs(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "reffed"})
+	inner := h.createGroup(t, "Inner", uid)
+	outer := h.createGroup(t, "Outer", uid, inner)
+	want := map[string]string{uid: h.base + "/Users/" + uid, inner: h.base + "/Groups/" + inner}
+
+	check := func(name string, group any) {
+		t.Helper()
+		members := anyList(path(group, "members"))
+		require.Len(t, members, 2, name)
+		for _, el := range members {
+			m := el.(map[string]any)
+			require.Equal(t, want[m["value"].(string)], m["$ref"], "%s: member %v", name, m)
+		}
+	}
+	check("get", h.do(t, http.MethodGet, "/Groups/"+outer, nil).obj(t))
+	check("projection", h.do(t, http.MethodGet, "/Groups/"+outer+"?attributes=members", nil).obj(t))
+	list := h.do(t, http.MethodGet, "/Groups?filter="+url.QueryEscape(`displayName eq "outer"`), nil)
+	check("list", path(list.obj(t), "Resources", 0))
+	patched := h.do(t, http.MethodPatch, "/Groups/"+outer+"?attributes=members",
+		patchOp(op("replace", "displayName", "Outer2")))
+	mustStatus(t, patched, http.StatusOK)
+	check("patch", patched.obj(t))
+
+	require.NotContains(t, string(h.stored(t, state.KindGroup, outer).Data), "$ref")
+	require.Equal(t, h.base+"/Users/"+uid,
+		path(h.do(t, http.MethodGet, "/Groups/"+inner, nil).obj(t), "members", 0, "$ref"))
+}

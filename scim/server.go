@@ -13,7 +13,8 @@
 // canonical attribute names, "schemas", "id", "externalId" and "meta"
 // (created, lastModified, resourceType), with "meta" as the last member.
 // It does not hold meta.version (that is Resource.Version, rendered as
-// W/"N"), meta.location (derived from the base URL), a user's "groups"
+// W/"N"), meta.location and each group member's "$ref" (derived from the
+// base URL, which may differ per request), a user's "groups"
 // (derived from the groups whose members name the user) or any password:
 // passwords are accepted for compatibility but never stored, since no
 // connector can use them and a kept hash would only be a target.
