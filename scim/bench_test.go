@@ -1,6 +1,7 @@
 package scim_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -71,7 +72,11 @@ func BenchmarkPatchSeparateConcurrent(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for i := w; i < len(ids); i += 8 {
-					r := h.do(b, http.MethodPatch, "/Users/"+ids[i], patchOp(op("replace", "title", title)))
+					r := h.fetch(b, http.MethodPatch, "/Users/"+ids[i],
+						patchOp(op("replace", "title", title)))
+					if r == nil {
+						return
+					}
 					if r.status != http.StatusOK {
 						b.Errorf("patch: %d %s", r.status, r.body)
 						return
@@ -100,6 +105,7 @@ func BenchmarkPatchBulk(b *testing.B) {
 		if r.status != http.StatusOK {
 			b.Fatalf("bulk: %d %s", r.status, r.body)
 		}
+		checkBulkStatuses(b, r, len(ops), "200")
 	}
 }
 
@@ -111,7 +117,10 @@ func BenchmarkGetUser(b *testing.B) {
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := h.do(b, http.MethodGet, "/Users/"+ids[int(n.Add(1))%len(ids)], nil)
+			r := h.fetch(b, http.MethodGet, "/Users/"+ids[int(n.Add(1))%len(ids)], nil)
+			if r == nil {
+				return
+			}
 			if r.status != http.StatusOK {
 				b.Errorf("get: %d", r.status)
 				return
@@ -133,7 +142,11 @@ func BenchmarkFilterUserName(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					name := "bench" + strconv.Itoa(int(n.Add(1))%size)
-					r := h.do(b, http.MethodGet, "/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), nil)
+					r := h.fetch(b, http.MethodGet,
+						"/Users?filter="+url.QueryEscape(`userName eq "`+name+`"`), nil)
+					if r == nil {
+						return
+					}
 					if r.status != http.StatusOK {
 						b.Errorf("filter: %d", r.status)
 						return
@@ -152,11 +165,37 @@ func BenchmarkCreateUser(b *testing.B) {
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := h.do(b, http.MethodPost, "/Users", newUser("create"+strconv.Itoa(int(n.Add(1)))))
+			r := h.fetch(b, http.MethodPost, "/Users", newUser("create"+strconv.Itoa(int(n.Add(1)))))
+			if r == nil {
+				return
+			}
 			if r.status != http.StatusCreated {
 				b.Errorf("create: %d %s", r.status, r.body)
 				return
 			}
 		}
 	})
+}
+
+// checkBulkStatuses fails the benchmark unless the BulkResponse r lists n
+// operations, each with status want: an HTTP 200 alone says nothing of the
+// operations.
+func checkBulkStatuses(b *testing.B, r *response, n int, want string) {
+	b.Helper()
+	var body struct {
+		Operations []struct {
+			Status string `json:"status"`
+		} `json:"Operations"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		b.Fatalf("bulk response: %v", err)
+	}
+	if len(body.Operations) != n {
+		b.Fatalf("bulk response lists %d operations, want %d", len(body.Operations), n)
+	}
+	for i, op := range body.Operations {
+		if op.Status != want {
+			b.Fatalf("bulk operation %d: status %s, want %s: %s", i, op.Status, want, r.body)
+		}
+	}
 }

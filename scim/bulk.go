@@ -28,6 +28,8 @@ type bulkOp struct {
 	data    any
 	// refs are the bulkIds the path and data refer to.
 	refs []string
+	// ran is set once the operation has been handed to run.
+	ran bool
 }
 
 // bulkResult is one entry of the BulkResponse.
@@ -40,15 +42,20 @@ type bulkResult struct {
 	Response *errorBody `json:"response,omitempty"`
 }
 
-// bulk serves POST /Bulk. Operations run in request order, except that an
-// operation naming a bulkId waits until the operation creating it has run;
-// operations that wait on each other in a circle fail with 409 (RFC 7644
-// section 3.7.1 allows that). Consecutive operations are committed
-// together in one store transaction whenever none reads or writes what
-// another in the same transaction writes, which is what makes a Bulk
-// request much cheaper than the same operations sent one by one; if such a
-// shared commit fails because of a concurrent writer, its operations are
-// run again one at a time.
+// bulk serves POST /Bulk. As far as the client can tell, operations are
+// performed one after the other in request order (RFC 7644 section
+// 3.7): an operation that refers to a bulkId declared by a later POST is
+// set aside and performed right after that POST; operations that wait on
+// each other in a circle fail with 409 (section 3.7.1 allows that). Once
+// failOnErrors operations have failed, no further one is performed, and
+// the response lists every operation that was (section 3.7.3).
+//
+// Consecutive operations are committed together in one store transaction
+// whenever none reads or writes what another in the same transaction
+// writes, which is what makes a Bulk request much cheaper than the same
+// operations sent one by one. When the store refuses such a shared commit,
+// its operations are run again one at a time, so that each gets its own
+// outcome.
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request) error {
 	body, err := s.readObject(r)
 	if err != nil {
@@ -184,6 +191,13 @@ type bulkRun struct {
 	failOnErrors int
 	errors       int
 	results      []*bulkResult
+	// declared maps each bulkId to the first POST that declares it.
+	declared map[string]*bulkOp
+	// duplicate marks the POSTs that reuse a declared bulkId.
+	duplicate map[*bulkOp]bool
+	// waiting maps a bulkId to the operations that refer to it before
+	// the POST declaring it has run.
+	waiting map[string][]*bulkOp
 	// created maps the bulkIds of successful POSTs to the new ids.
 	created map[string]string
 	batch   batch
@@ -193,87 +207,146 @@ func (run *bulkRun) stopped() bool {
 	return run.failOnErrors > 0 && run.errors >= run.failOnErrors
 }
 
-// execute runs ops in dependency order, then commits what is pending.
+// halted reports whether no further operation may be performed.
+func (run *bulkRun) halted(ctx context.Context) bool {
+	return run.stopped() || ctx.Err() != nil
+}
+
+// execute performs ops in request order, as the package documentation
+// of bulk describes, then commits what is pending.
 func (run *bulkRun) execute(ctx context.Context, ops []*bulkOp) {
-	declared := map[string]*bulkOp{}
-	duplicate := map[*bulkOp]bool{}
+	run.declared = map[string]*bulkOp{}
+	run.duplicate = map[*bulkOp]bool{}
+	run.waiting = map[string][]*bulkOp{}
 	for _, op := range ops {
 		if op.method == http.MethodPost && op.bulkID != "" {
-			if _, dup := declared[op.bulkID]; dup {
-				duplicate[op] = true
+			if _, dup := run.declared[op.bulkID]; dup {
+				run.duplicate[op] = true
 			} else {
-				declared[op.bulkID] = op
+				run.declared[op.bulkID] = op
 			}
 		}
 	}
-	waiting := ops
-	for len(waiting) > 0 && !run.stopped() && ctx.Err() == nil {
-		var next []*bulkOp
-		for _, op := range waiting {
-			if run.stopped() || ctx.Err() != nil {
-				break
-			}
-			if duplicate[op] {
-				run.fail(op, invalidValue("bulkId %q is already used by an earlier operation",
-					op.bulkID))
-				continue
-			}
-			switch run.readiness(op, declared) {
-			case refsWait:
-				next = append(next, op)
-			case refsFailed:
-				run.fail(op, newProblem(http.StatusConflict, "invalidValue",
-					"a bulkId this operation refers to was not created"))
-			case refsUnknown:
-				run.fail(op, invalidValue("a bulkId this operation refers to is not "+
-					"declared by any POST of the request"))
-			default:
-				run.run(ctx, op)
-			}
+	for _, op := range ops {
+		if run.halted(ctx) {
+			break
 		}
-		if len(next) == len(waiting) {
-			// Nothing ran: the awaited creators are in the pending batch,
-			// or the operations wait on each other.
-			if len(run.batch.ops) > 0 {
-				run.flush(ctx)
-			} else {
-				for _, op := range next {
-					run.fail(op, newProblem(http.StatusConflict, "invalidValue",
-						"the operation's bulkId references form a circle"))
-				}
-				break
-			}
-		}
-		waiting = next
+		run.dispatch(ctx, op)
 	}
 	run.flush(ctx)
+	run.failCircles(ctx)
+}
+
+// dispatch performs op now, or sets it aside until the POST declaring a
+// bulkId it refers to has run. Once a POST that others wait for is
+// planned, its batch is committed and the waiting operations are
+// performed right away, before any later operation of the request.
+func (run *bulkRun) dispatch(ctx context.Context, op *bulkOp) {
+	if run.duplicate[op] {
+		run.reject(ctx, op, invalidValue("bulkId %q is already used by an earlier operation",
+			op.bulkID))
+		return
+	}
+	ready, ref := run.readiness(op)
+	switch ready {
+	case refsWait:
+		run.waiting[ref] = append(run.waiting[ref], op)
+		return
+	case refsPending:
+		run.flush(ctx)
+		if !run.halted(ctx) {
+			run.dispatch(ctx, op)
+		}
+		return
+	case refsFailed:
+		run.reject(ctx, op, newProblem(http.StatusConflict, "invalidValue",
+			"a bulkId this operation refers to was not created"))
+		return
+	case refsUnknown:
+		run.reject(ctx, op, invalidValue("a bulkId this operation refers to is not "+
+			"declared by any POST of the request"))
+		return
+	}
+	op.ran = true
+	run.run(ctx, op)
+
+	woken := run.waiting[op.bulkID]
+	if op.method != http.MethodPost || op.bulkID == "" || len(woken) == 0 {
+		return
+	}
+	delete(run.waiting, op.bulkID)
+	run.flush(ctx)
+	for _, w := range woken {
+		if run.halted(ctx) {
+			return
+		}
+		run.dispatch(ctx, w)
+	}
+}
+
+// failCircles fails, in request order, the operations still waiting once
+// every other one has run: they wait on each other in a circle, which
+// RFC 7644 section 3.7.1 lets a server answer with 409. When the run
+// stopped early they were never performed and are not reported.
+func (run *bulkRun) failCircles(ctx context.Context) {
+	var left []*bulkOp
+	for _, ops := range run.waiting {
+		left = append(left, ops...)
+	}
+	slices.SortFunc(left, func(a, b *bulkOp) int { return a.index - b.index })
+	for _, op := range left {
+		if run.halted(ctx) {
+			return
+		}
+		run.fail(op, newProblem(http.StatusConflict, "invalidValue",
+			"the operation's bulkId references form a circle"))
+	}
 }
 
 type readiness int
 
 const (
-	refsReady readiness = iota
-	refsWait
+	refsReady   readiness = iota
+	refsWait              // the declaring POST has not run yet
+	refsPending           // the declaring POST waits in the pending batch
 	refsFailed
 	refsUnknown
 )
 
-func (run *bulkRun) readiness(op *bulkOp, declared map[string]*bulkOp) readiness {
+// readiness tells whether every bulkId op refers to is resolved, and
+// names the first one that is not.
+func (run *bulkRun) readiness(op *bulkOp) (readiness, string) {
 	for _, ref := range op.refs {
 		if _, ok := run.created[ref]; ok {
 			continue
 		}
-		creator, ok := declared[ref]
+		creator, ok := run.declared[ref]
 		switch {
 		case !ok:
-			return refsUnknown
+			return refsUnknown, ref
 		case run.results[creator.index] != nil:
-			return refsFailed // it ran and created nothing
+			return refsFailed, ref // it ran and created nothing
+		case creator.ran:
+			return refsPending, ref
 		default:
-			return refsWait
+			return refsWait, ref
 		}
 	}
-	return refsReady
+	return refsReady, ""
+}
+
+// reject records the failure of op found before it reached the store.
+// With failOnErrors, the pending batch, whose operations come earlier, is
+// committed first: their errors count first, and once they stop the run,
+// op is not performed.
+func (run *bulkRun) reject(ctx context.Context, op *bulkOp, err error) {
+	if run.failOnErrors > 0 && len(run.batch.ops) > 0 {
+		run.flush(ctx)
+		if run.halted(ctx) {
+			return
+		}
+	}
+	run.fail(op, err)
 }
 
 func (run *bulkRun) fail(op *bulkOp, err error) {
@@ -293,7 +366,7 @@ func (run *bulkRun) fail(op *bulkOp, err error) {
 func (run *bulkRun) run(ctx context.Context, op *bulkOp) {
 	planFn, t, err := run.prepare(op)
 	if err != nil {
-		run.fail(op, err)
+		run.reject(ctx, op, err)
 		return
 	}
 	for attempt := 0; attempt < 2; attempt++ {
@@ -304,7 +377,7 @@ func (run *bulkRun) run(ctx context.Context, op *bulkOp) {
 			continue
 		}
 		if err != nil {
-			run.fail(op, err)
+			run.reject(ctx, op, err)
 			return
 		}
 		run.batch.add(pendingOp{op: op, t: t, plan: p, planFn: planFn})
@@ -390,7 +463,7 @@ func (s *Server) bulkTarget(path string) (*resourceType, string, error) {
 	endpoint, id, hasID := strings.Cut(rest, "/")
 	var t *resourceType
 	for _, c := range []*resourceType{s.users, s.groups} {
-		if c.endpoint[1:] == endpoint {
+		if strings.EqualFold(c.endpoint[1:], endpoint) {
 			t = c
 		}
 	}
@@ -404,8 +477,12 @@ func (s *Server) bulkTarget(path string) (*resourceType, string, error) {
 }
 
 // flush commits the pending batch and records the results of its
-// operations. When the shared commit fails because a concurrent writer
-// got in between, each operation is planned and committed again alone.
+// operations. When the store refuses the shared commit (a concurrent
+// writer got in between, or one operation's writes are invalid), it wrote
+// nothing, so each operation is planned and committed again alone and
+// only the one at fault fails; with failOnErrors, those after the error
+// that stops the run are not performed. Any other commit failure leaves
+// the outcome unknown, and every operation of the batch reports it.
 func (run *bulkRun) flush(ctx context.Context) {
 	b := run.batch
 	run.batch = batch{}
@@ -423,14 +500,16 @@ func (run *bulkRun) flush(ctx context.Context) {
 		}
 		return
 	}
-	if !errors.Is(err, state.ErrConflict) && !errors.Is(err, state.ErrVersionMismatch) &&
-		!errors.Is(err, state.ErrNotFound) {
+	if !refused(err) {
 		for _, po := range b.ops {
 			run.fail(po.op, err)
 		}
 		return
 	}
 	for _, po := range b.ops {
+		if run.halted(ctx) {
+			return
+		}
 		target := po.plan.id
 		if po.op.method == http.MethodPost {
 			target = ""
@@ -442,6 +521,14 @@ func (run *bulkRun) flush(ctx context.Context) {
 		}
 		run.succeed(pendingOp{op: po.op, t: po.t, plan: p}, p.result(versions))
 	}
+}
+
+// refused reports whether a commit failed on a check the store makes
+// before writing anything, so that running its writes again cannot apply
+// them twice.
+func refused(err error) bool {
+	return errors.Is(err, state.ErrConflict) || errors.Is(err, state.ErrVersionMismatch) ||
+		errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrInvalid)
 }
 
 func (run *bulkRun) succeed(po pendingOp, res state.Resource) {

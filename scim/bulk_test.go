@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scim-bridge/scim-bridge/scim"
-	"github.com/scim-bridge/scim-bridge/state"
 )
 
 func bulkRequest(ops ...map[string]any) map[string]any {
@@ -81,7 +80,7 @@ func TestBulkAllMethods(t *testing.T) {
 	uid := idOf(t, res[1]["location"])
 	gid := idOf(t, res[0]["location"])
 	require.Equal(t, idOf(t, res[2]["location"]), uid)
-	require.ElementsMatch(t, []string{uid, keep}, h.stored(t, state.KindGroup, gid).Refs)
+	require.ElementsMatch(t, []string{uid, keep}, h.members(t, gid))
 	u := h.do(t, http.MethodGet, "/Users/"+uid, nil).obj(t)
 	require.Equal(t, "Lead", u["title"])
 	require.Equal(t, gid, path(u, "groups", 0, "value"))
@@ -183,6 +182,6 @@ func TestBulkRepeatedTarget(t *testing.T) {
 	require.Equal(t, `W/"3"`, res[1]["version"])
 	require.Equal(t, "204", res[3]["status"])
 	gid := idOf(t, res[2]["location"])
-	require.Empty(t, h.stored(t, state.KindGroup, gid).Refs,
+	require.Empty(t, h.members(t, gid),
 		"deleting the user removed it from the group created just before")
 }

@@ -51,8 +51,9 @@ func TestSchemasAndResourceTypes(t *testing.T) {
 
 	group := h.do(t, http.MethodGet, "/Schemas/"+url.PathEscape(groupSchema), nil)
 	mustStatus(t, group, http.StatusOK)
-	require.Equal(t, "server", path(group.obj(t), "attributes", 0, "uniqueness"),
-		"group displayName is declared unique, as enforced")
+	require.Equal(t, "displayName", path(group.obj(t), "attributes", 0, "name"))
+	require.Equal(t, "none", path(group.obj(t), "attributes", 0, "uniqueness"),
+		"group displayName is not unique (RFC 7643 section 4.2)")
 
 	// The custom extension is usable like the enterprise one.
 	id := h.createUser(t, map[string]any{"schemas": []string{userSchema, costCenter.ID},

@@ -90,6 +90,10 @@ func asProblem(err error) (p *problem, ok bool) {
 		return uniqueness("a unique attribute value is already in use"), true
 	case errors.Is(err, state.ErrVersionMismatch):
 		return preconditionFailed(), true
+	case errors.Is(err, state.ErrInvalid):
+		// The SCIM checks refuse what the store would (see checkIndexed),
+		// so this is a backstop: still the client's value, never a 500.
+		return invalidValue("a value is too long or malformed to be stored"), true
 	}
 	return nil, false
 }

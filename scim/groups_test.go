@@ -2,6 +2,8 @@ package scim_test
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,8 +24,9 @@ func TestGroupMembership(t *testing.T) {
 	require.Equal(t, "User", path(members, 0, "type"))
 
 	res := h.stored(t, state.KindGroup, gid)
-	require.ElementsMatch(t, []string{ann, ben}, res.Refs)
-	require.Equal(t, []state.IndexKey{{Name: "displayName", Value: "staff"}}, res.Unique)
+	require.ElementsMatch(t, []string{ann, ben}, h.members(t, gid))
+	require.Empty(t, res.Unique, "displayName is not unique")
+	require.Len(t, res.Refs, 3, "the members and the displayName index entry")
 
 	// A user's groups are derived from the groups' members.
 	u := h.do(t, http.MethodGet, "/Users/"+ann, nil).obj(t)
@@ -35,7 +38,7 @@ func TestGroupMembership(t *testing.T) {
 	g2 := h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)
 	require.Len(t, g2["members"], 1)
 	require.Equal(t, ben, path(g2, "members", 0, "value"))
-	require.Equal(t, []string{ben}, h.stored(t, state.KindGroup, gid).Refs)
+	require.Equal(t, []string{ben}, h.members(t, gid))
 
 	excluded := h.do(t, http.MethodGet, "/Groups/"+gid+"?excludedAttributes=members", nil).obj(t)
 	require.Nil(t, excluded["members"])
@@ -55,8 +58,6 @@ func TestGroupRules(t *testing.T) {
 		status   int
 		scimType string
 	}{
-		{"displayName taken, other case", http.MethodPost, "/Groups",
-			map[string]any{"schemas": []string{groupSchema}, "displayName": "OPS"}, 409, "uniqueness"},
 		{"unknown member", http.MethodPost, "/Groups", map[string]any{"schemas": []string{groupSchema},
 			"displayName": "New", "members": []any{map[string]any{"value": "ghost"}}}, 400, "invalidValue"},
 		{"member without value", http.MethodPost, "/Groups", map[string]any{
@@ -111,9 +112,9 @@ func TestGroupPatchMembers(t *testing.T) {
 		{"remove all", patchOp(op("remove", "members", nil)), nil},
 	}
 	for _, st := range steps {
-		r := h.do(t, http.MethodPatch, "/Groups/"+gid, st.body)
+		r := h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=members", st.body)
 		mustStatus(t, r, http.StatusOK)
-		require.ElementsMatch(t, st.want, h.stored(t, state.KindGroup, gid).Refs, st.name)
+		require.ElementsMatch(t, st.want, h.members(t, gid), st.name)
 		var got []string
 		for _, m := range anyList(r.obj(t)["members"]) {
 			got = append(got, m.(map[string]any)["value"].(string))
@@ -125,4 +126,123 @@ func TestGroupPatchMembers(t *testing.T) {
 func anyList(v any) []any {
 	l, _ := v.([]any)
 	return l
+}
+
+// TestGroupPatchStatus checks the answer to a successful PATCH: 204 with
+// the new ETag for a group unless the client names attributes or
+// excludedAttributes, and always 200 with the resource for a user.
+func TestGroupPatchStatus(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "pat"})
+	gid := h.createGroup(t, "Status", uid)
+	rename := func(name string) map[string]any {
+		return patchOp(op("replace", "displayName", name))
+	}
+
+	r := h.do(t, http.MethodPatch, "/Groups/"+gid, rename("One"))
+	mustStatus(t, r, http.StatusNoContent)
+	require.Empty(t, r.body)
+	require.Equal(t, `W/"2"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=displayName", rename("Two"))
+	mustStatus(t, r, http.StatusOK)
+	body := r.obj(t)
+	require.Equal(t, "Two", body["displayName"])
+	require.Nil(t, body["members"], "only the attributes asked for")
+	require.Equal(t, `W/"3"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid+"?excludedAttributes=members", rename("Three"))
+	mustStatus(t, r, http.StatusOK)
+	require.Equal(t, "Three", r.obj(t)["displayName"])
+
+	// A patch that changes nothing keeps the version.
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid, rename("Three"))
+	mustStatus(t, r, http.StatusNoContent)
+	require.Equal(t, `W/"4"`, r.header.Get("Etag"))
+
+	r = h.do(t, http.MethodPatch, "/Users/"+uid, patchOp(op("replace", "title", "T")))
+	mustStatus(t, r, http.StatusOK)
+	require.Equal(t, "T", r.obj(t)["title"])
+}
+
+// TestGroupDisplayNameNotUnique checks RFC 7643 section 4.2: two groups
+// may share a displayName, and an equality filter on it, answered from the
+// reference index, finds each of them whatever the case, and follows
+// renames.
+func TestGroupDisplayNameNotUnique(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "twin"})
+	first := h.createGroup(t, "Twins", uid)
+	second := h.createGroup(t, "TWINS")
+	other := h.createGroup(t, "Others")
+
+	find := func(name string) []string {
+		t.Helper()
+		r := h.do(t, http.MethodGet, "/Groups?filter="+
+			url.QueryEscape(`displayName eq "`+name+`"`), nil)
+		mustStatus(t, r, http.StatusOK)
+		var ids []string
+		for _, g := range anyList(r.obj(t)["Resources"]) {
+			ids = append(ids, g.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	require.ElementsMatch(t, []string{first, second}, find("twins"))
+	require.Equal(t, []string{other}, find("Others"))
+
+	mustStatus(t, h.do(t, http.MethodPatch, "/Groups/"+other,
+		patchOp(op("replace", "displayName", "Twins"))), http.StatusNoContent)
+	require.ElementsMatch(t, []string{first, second, other}, find("Twins"))
+	require.Empty(t, find("Others"))
+
+	mustStatus(t, h.do(t, http.MethodPut, "/Groups/"+second, map[string]any{
+		"schemas": []string{groupSchema}, "displayName": "Solo"}), http.StatusOK)
+	require.Equal(t, []string{second}, find("solo"))
+	require.Equal(t, []string{uid}, h.members(t, first), "members are untouched")
+
+	// A member value shaped like the index entry is not a member.
+	ref := ""
+	for _, r := range h.stored(t, state.KindGroup, first).Refs {
+		if strings.HasPrefix(r, "displayName:") {
+			ref = r
+		}
+	}
+	require.NotEmpty(t, ref)
+	r := h.do(t, http.MethodPatch, "/Groups/"+first,
+		patchOp(op("add", "members", []any{map[string]any{"value": ref}})))
+	mustStatus(t, r, http.StatusBadRequest)
+}
+
+// TestGroupMemberRefs checks that every member in a response carries its
+// "$ref", the member's location under the server's base URL, on the
+// stored-bytes path, with a projection and in lists, and that the stored
+// document holds none.
+func TestGroupMemberRefs(t *testing.T) {
+	h := newHarness(t)
+	uid := h.createUser(t, map[string]any{"userName": "reffed"})
+	inner := h.createGroup(t, "Inner", uid)
+	outer := h.createGroup(t, "Outer", uid, inner)
+	want := map[string]string{uid: h.base + "/Users/" + uid, inner: h.base + "/Groups/" + inner}
+
+	check := func(name string, group any) {
+		t.Helper()
+		members := anyList(path(group, "members"))
+		require.Len(t, members, 2, name)
+		for _, el := range members {
+			m := el.(map[string]any)
+			require.Equal(t, want[m["value"].(string)], m["$ref"], "%s: member %v", name, m)
+		}
+	}
+	check("get", h.do(t, http.MethodGet, "/Groups/"+outer, nil).obj(t))
+	check("projection", h.do(t, http.MethodGet, "/Groups/"+outer+"?attributes=members", nil).obj(t))
+	list := h.do(t, http.MethodGet, "/Groups?filter="+url.QueryEscape(`displayName eq "outer"`), nil)
+	check("list", path(list.obj(t), "Resources", 0))
+	patched := h.do(t, http.MethodPatch, "/Groups/"+outer+"?attributes=members",
+		patchOp(op("replace", "displayName", "Outer2")))
+	mustStatus(t, patched, http.StatusOK)
+	check("patch", patched.obj(t))
+
+	require.NotContains(t, string(h.stored(t, state.KindGroup, outer).Data), "$ref")
+	require.Equal(t, h.base+"/Users/"+uid,
+		path(h.do(t, http.MethodGet, "/Groups/"+inner, nil).obj(t), "members", 0, "$ref"))
 }

@@ -89,6 +89,26 @@ func (h *harness) do(t testing.TB, method, path string, body any, headers ...str
 // send is do without credentials.
 func (h *harness) send(t testing.TB, method, path string, body any, headers ...string) *response {
 	t.Helper()
+	r, err := h.roundTrip(method, path, body, headers...)
+	require.NoError(t, err)
+	return r
+}
+
+// fetch is do for goroutines other than the test's own, where require
+// must not be called: a failed round trip is reported with t.Errorf, which
+// is safe there, and fetch returns nil.
+func (h *harness) fetch(t testing.TB, method, path string, body any) *response {
+	r, err := h.roundTrip(method, path, body, "Authorization", "Bearer "+testToken)
+	if err != nil {
+		t.Errorf("%s %s: %v", method, path, err)
+		return nil
+	}
+	return r
+}
+
+// roundTrip sends one request; body is sent as is when it is a string or
+// bytes, else as JSON; headers are name, value pairs.
+func (h *harness) roundTrip(method, path string, body any, headers ...string) (*response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -98,7 +118,9 @@ func (h *harness) send(t testing.TB, method, path string, body any, headers ...s
 		rd = bytes.NewReader(b)
 	default:
 		raw, err := json.Marshal(b)
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		rd = bytes.NewReader(raw)
 	}
 	url := path
@@ -106,7 +128,9 @@ func (h *harness) send(t testing.TB, method, path string, body any, headers ...s
 		url = h.base + path
 	}
 	req, err := http.NewRequest(method, url, rd)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/scim+json")
 	}
@@ -114,11 +138,15 @@ func (h *harness) send(t testing.TB, method, path string, body any, headers ...s
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := h.srv.Client().Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return &response{status: resp.StatusCode, header: resp.Header, body: raw}
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: raw}, nil
 }
 
 // mustStatus checks a response's status, showing the body on failure.
@@ -196,4 +224,17 @@ func path(v any, steps ...any) any {
 
 func withMaxResults(n int) func(*scim.Config) {
 	return func(c *scim.Config) { c.MaxFilterResults = n }
+}
+
+// members reads a group's member ids straight from the store: its refs
+// without the displayName index entry.
+func (h *harness) members(t testing.TB, gid string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range h.stored(t, state.KindGroup, gid).Refs {
+		if !strings.HasPrefix(r, "displayName:") {
+			out = append(out, r)
+		}
+	}
+	return out
 }

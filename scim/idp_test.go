@@ -178,20 +178,24 @@ func TestEntraProvisioningSequence(t *testing.T) {
 	mustStatus(t, byName, http.StatusOK)
 	require.Equal(t, gid, path(byName.obj(t), "Resources", 0, "id"))
 
+	// Entra ID expects 204 No Content for its group patches.
 	renamed := h.do(t, http.MethodPatch, "/Groups/"+gid, entraUpdateGroupName)
-	mustStatus(t, renamed, http.StatusOK)
-	require.Equal(t, "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName",
-		renamed.obj(t)["displayName"])
+	mustStatus(t, renamed, http.StatusNoContent)
+	require.Empty(t, renamed.body)
+	require.Equal(t, `W/"2"`, renamed.header.Get("Etag"))
+	grp := h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)
+	require.Equal(t, "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName", grp["displayName"])
 
 	added := h.do(t, http.MethodPatch, "/Groups/"+gid, entraMembers("Add", member))
-	mustStatus(t, added, http.StatusOK)
-	require.Equal(t, member, path(added.obj(t), "members", 0, "value"))
+	mustStatus(t, added, http.StatusNoContent)
+	grp = h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)
+	require.Equal(t, member, path(grp, "members", 0, "value"))
 	require.Equal(t, gid, path(h.do(t, http.MethodGet, "/Users/"+member, nil).obj(t),
 		"groups", 0, "value"))
 
 	removed := h.do(t, http.MethodPatch, "/Groups/"+gid, entraMembers("Remove", member))
-	mustStatus(t, removed, http.StatusOK)
-	require.Nil(t, removed.obj(t)["members"])
+	mustStatus(t, removed, http.StatusNoContent)
+	require.Nil(t, h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)["members"])
 
 	mustStatus(t, h.do(t, http.MethodDelete, "/Groups/"+gid, nil), http.StatusNoContent)
 	mustStatus(t, h.do(t, http.MethodDelete, "/Users/"+id, nil), http.StatusNoContent)
@@ -318,8 +322,9 @@ func TestOktaGroupPush(t *testing.T) {
         }
     }]
 }`)
-	mustStatus(t, rename, http.StatusOK)
-	require.Equal(t, "Test SCIMv20", rename.obj(t)["displayName"])
+	mustStatus(t, rename, http.StatusNoContent)
+	require.Equal(t, "Test SCIMv20",
+		h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t)["displayName"])
 
 	membership := strings.NewReplacer("U1", u1, "U2", u2).Replace(`{
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -337,8 +342,9 @@ func TestOktaGroupPush(t *testing.T) {
     }]
 }`)
 	r := h.do(t, http.MethodPatch, "/Groups/"+gid, membership)
-	mustStatus(t, r, http.StatusOK)
-	require.Equal(t, u1, path(r.obj(t), "members", 0, "value"))
+	mustStatus(t, r, http.StatusNoContent)
+	require.Equal(t, u1, path(h.do(t, http.MethodGet, "/Groups/"+gid, nil).obj(t),
+		"members", 0, "value"))
 
 	replaceAll := strings.NewReplacer("U1", u1, "U2", u2).Replace(`{
   "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -351,7 +357,8 @@ func TestOktaGroupPush(t *testing.T) {
       ]
   }]
 }`)
-	r = h.do(t, http.MethodPatch, "/Groups/"+gid, replaceAll)
+	// Asking for attributes gets the group back with 200.
+	r = h.do(t, http.MethodPatch, "/Groups/"+gid+"?attributes=members", replaceAll)
 	mustStatus(t, r, http.StatusOK)
 	require.Len(t, r.obj(t)["members"], 2)
 

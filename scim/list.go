@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+
+	scimerr "github.com/elimity-com/scim/errors"
 
 	"github.com/scim-bridge/scim-bridge/scim/attr"
 	"github.com/scim-bridge/scim-bridge/scim/filter"
@@ -19,6 +22,11 @@ const (
 	searchRequestSchema = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 	// scanChunk is how many resources a scan reads from the store at once.
 	scanChunk = 500
+	// MaxSortedResults is the most matches a list or search with sortBy
+	// sorts: sorting keeps every match in memory, so a query matching more
+	// is refused with 400 tooMany (RFC 7644 section 3.12) and the client
+	// narrows its filter. Unsorted queries have no such limit.
+	MaxSortedResults = 10_000
 )
 
 // query is a parsed list or search request (RFC 7644 section 3.4.2).
@@ -122,21 +130,55 @@ func (s *Server) parseQuery(t *resourceType, filterText, sortBy, sortOrder, star
 		return q, invalidValue("sortOrder must be ascending or descending")
 	}
 	if start != "" {
-		n, err := strconv.Atoi(start)
-		if err != nil {
+		n, ok := parseInteger(start)
+		if !ok {
 			return q, invalidValue("startIndex must be an integer")
 		}
 		q.start = max(n, 1) // RFC 7644 section 3.4.2.4: below 1 means 1
 	}
 	if count != "" {
-		n, err := strconv.Atoi(count)
-		if err != nil {
+		n, ok := parseInteger(count)
+		if !ok {
 			return q, invalidValue("count must be an integer")
 		}
+		// Section 3.4.2.4: a negative count means 0, and the server may
+		// return fewer results than asked for.
 		q.count = min(max(n, 0), s.maxResults)
 	}
 	q.groups = q.groups && t.kind == state.KindUser
 	return q, nil
+}
+
+// parseInteger reads a paging parameter: a decimal integer, or a JSON
+// number with an integral value (1e3), saturated at the bounds of int
+// rather than refused, since a count or startIndex beyond them only means
+// "as many as there are".
+func parseInteger(v string) (int, bool) {
+	n, err := strconv.ParseInt(v, 10, 0)
+	if err == nil {
+		return int(n), true
+	}
+	if errors.Is(err, strconv.ErrRange) {
+		if strings.HasPrefix(v, "-") {
+			return math.MinInt, true
+		}
+		return math.MaxInt, true
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(f) || f != math.Trunc(f) {
+		return 0, false
+	}
+	return clampInt(f), true
+}
+
+func clampInt(f float64) int {
+	switch {
+	case f >= math.MaxInt:
+		return math.MaxInt
+	case f <= math.MinInt:
+		return math.MinInt
+	}
+	return int(f)
 }
 
 // mentionsGroups reports whether a filter reads the derived "groups".
@@ -206,13 +248,19 @@ func (s *Server) find(ctx context.Context, t *resourceType, q query) (int, []hit
 	}
 	var hits []hit
 	var total int
-	keep := func(h hit) {
+	keep := func(h hit) error {
 		total++
 		// Without sorting, resources come in id order and only the page
 		// needs keeping.
-		if q.sorter != nil || total >= q.start && total < q.start+q.count {
+		switch {
+		case q.sorter != nil && total > MaxSortedResults:
+			return newProblem(http.StatusBadRequest, scimerr.ScimTypeTooMany,
+				"sortBy sorts at most %d matching resources; narrow the filter",
+				MaxSortedResults)
+		case q.sorter != nil || total >= q.start && total-q.start < q.count:
 			hits = append(hits, h)
 		}
+		return nil
 	}
 	candidates, indexed, err := s.indexCandidates(ctx, t, q)
 	if err != nil {
@@ -248,11 +296,10 @@ func (s *Server) find(ctx context.Context, t *resourceType, q query) (int, []hit
 // consider evaluates one resource against the filter and passes a match
 // to keep.
 func (s *Server) consider(ctx context.Context, t *resourceType, q query, res state.Resource,
-	keep func(hit)) error {
+	keep func(hit) error) error {
 	h := hit{res: res}
 	if q.exact && q.sorter == nil {
-		keep(h)
-		return nil
+		return keep(h)
 	}
 	doc, err := decodeDocument(res.Data)
 	if err != nil {
@@ -272,8 +319,7 @@ func (s *Server) consider(ctx context.Context, t *resourceType, q query, res sta
 	if q.sorter != nil {
 		h.key = q.sorter.Key(doc)
 	}
-	keep(h)
-	return nil
+	return keep(h)
 }
 
 func groupValues(groups []groupRef) []any {
@@ -284,8 +330,8 @@ func groupValues(groups []groupRef) []any {
 	return list
 }
 
-// indexCandidates answers an equality on id, a unique attribute or a
-// user's externalId from the store's indexes. It reports false when the
+// indexCandidates answers an equality on id, a unique attribute, a user's
+// externalId or a group's displayName from the store's indexes. It reports false when the
 // filter has no such equality, and the caller scans.
 func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) (
 	[]state.Resource, bool, error) {
@@ -308,6 +354,13 @@ func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) 
 			return nil, true, err
 		}
 		list, err := s.store.GetMany(ctx, state.KindUser, ids)
+		return list, true, err
+	case strings.EqualFold(name, "displayName") && t.kind == state.KindGroup:
+		ids, err := s.store.Referrers(ctx, state.KindGroup, displayNameRef(v))
+		if err != nil {
+			return nil, true, err
+		}
+		list, err := s.store.GetMany(ctx, state.KindGroup, ids)
 		return list, true, err
 	default:
 		u := t.unique(name)
@@ -363,6 +416,9 @@ func (s *Server) pageAll(ctx context.Context, t *resourceType, q query) (int, []
 	total, err := s.store.Count(ctx, t.kind)
 	if err != nil {
 		return 0, nil, err
+	}
+	if q.start > total || q.count == 0 {
+		return total, nil, nil
 	}
 	var page []hit
 	skip := q.start - 1

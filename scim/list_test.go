@@ -1,6 +1,7 @@
 package scim_test
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/scim-bridge/scim-bridge/scim"
 )
 
 // directory fills a harness with a few users that filters tell apart.
@@ -228,4 +231,75 @@ func TestProjection(t *testing.T) {
 		url.QueryEscape(`userName eq "bob"`), nil).obj(t)
 	require.Equal(t, map[string]any{"id": ids["Bob"], "userName": "Bob",
 		"schemas": []any{userSchema, enterpriseSchema}}, path(list, "Resources", 0))
+}
+
+// TestPagingParameterBounds checks RFC 7644 section 3.4.2.4 at the edges:
+// a count above the maximum is capped, a negative one is 0, and values
+// beyond any integer size or written as integral JSON numbers are read,
+// not refused.
+func TestPagingParameterBounds(t *testing.T) {
+	h := newHarness(t, withMaxResults(2))
+	for i := range 3 {
+		h.createUser(t, map[string]any{"userName": "b" + strconv.Itoa(i)})
+	}
+	cases := []struct {
+		query      string
+		items      float64
+		startIndex float64
+	}{
+		{"count=50", 2, 1},
+		{"count=100000000000000000000", 2, 1},
+		{"count=-5", 0, 1},
+		{"count=-100000000000000000000", 0, 1},
+		{"startIndex=100000000000000000000", 0, math.MaxInt},
+		{"startIndex=-100000000000000000000&count=1", 1, 1},
+		{"startIndex=3&count=1e1", 1, 3},
+		{"sortBy=userName&startIndex=100000000000000000000", 0, math.MaxInt},
+	}
+	for _, c := range cases {
+		t.Run(c.query, func(t *testing.T) {
+			r := h.do(t, http.MethodGet, "/Users?"+c.query, nil)
+			mustStatus(t, r, http.StatusOK)
+			body := r.obj(t)
+			require.Equal(t, c.items, body["itemsPerPage"])
+			require.Equal(t, float64(3), body["totalResults"])
+			require.Equal(t, c.startIndex, body["startIndex"])
+		})
+	}
+	search := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"count":`
+	r := h.do(t, http.MethodPost, "/Users/.search", search+`1e3}`)
+	mustStatus(t, r, http.StatusOK)
+	require.Equal(t, float64(2), r.obj(t)["itemsPerPage"])
+	for _, bad := range []string{"count=2.5", "count=many", "startIndex=1.5"} {
+		mustStatus(t, h.do(t, http.MethodGet, "/Users?"+bad, nil), http.StatusBadRequest)
+	}
+}
+
+// TestSortedMatchesAreBounded checks that sortBy refuses, with 400
+// tooMany, a query matching more than scim.MaxSortedResults resources,
+// and still sorts one that matches fewer.
+func TestSortedMatchesAreBounded(t *testing.T) {
+	h := newHarness(t)
+	for first := 0; first <= scim.MaxSortedResults; first += 1000 {
+		var ops []map[string]any
+		for i := first; i < min(first+1000, scim.MaxSortedResults+1); i++ {
+			n := strconv.Itoa(i)
+			ops = append(ops, bulkOp("POST", "/Users", n, newUser("s"+n)))
+		}
+		for _, res := range results(t, h.do(t, http.MethodPost, "/Bulk", bulkRequest(ops...))) {
+			require.Equal(t, "201", res["status"])
+		}
+	}
+
+	r := h.do(t, http.MethodGet, "/Users?sortBy=userName&count=1", nil)
+	mustStatus(t, r, http.StatusBadRequest)
+	require.Equal(t, "tooMany", r.obj(t)["scimType"])
+
+	narrow := h.do(t, http.MethodGet, "/Users?sortBy=userName&sortOrder=descending&count=2&filter="+
+		url.QueryEscape(`userName sw "s999"`), nil)
+	mustStatus(t, narrow, http.StatusOK)
+	require.Equal(t, []string{"s9999", "s9998"}, names(t, narrow))
+
+	unsorted := h.do(t, http.MethodGet, "/Users?count=1", nil).obj(t)
+	require.Equal(t, float64(scim.MaxSortedResults+1), unsorted["totalResults"])
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -200,4 +201,48 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 		return nil, invalidSyntax("the request body could not be read")
 	}
 	return b, nil
+}
+
+// endpoints are the first path segments after Prefix, as RFC 7644 spells
+// them.
+var endpoints = []string{
+	"Users", "Groups", "Bulk", "Schemas", "ResourceTypes", "ServiceProviderConfig", "Me",
+}
+
+// canonicalEndpoint lets clients name an endpoint in any letter case
+// (/scim/v2/users for /Users): RFC 7644 spells the endpoints but does not
+// forbid other spellings, and clients such as Microsoft's SCIM test
+// collection send them. The endpoint segment is rewritten to its canonical
+// spelling before routing; the rest of the path, ids included, is kept.
+func canonicalEndpoint(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := canonicalPath(r.URL.Path); ok {
+			u := *r.URL
+			u.Path, u.RawPath = p, ""
+			r = r.WithContext(r.Context())
+			r.URL = &u
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// canonicalPath returns p with its endpoint segment spelled canonically,
+// and whether that changed p.
+func canonicalPath(p string) (string, bool) {
+	rest, ok := strings.CutPrefix(p, Prefix+"/")
+	if !ok {
+		return p, false
+	}
+	seg, tail := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		seg, tail = rest[:i], rest[i:]
+	}
+	for _, e := range endpoints {
+		// Equal byte lengths keep the match to ASCII letters: Unicode case
+		// folding (the Kelvin sign for k) changes the length.
+		if seg != e && len(seg) == len(e) && strings.EqualFold(seg, e) {
+			return Prefix + "/" + e + tail, true
+		}
+	}
+	return p, false
 }

@@ -37,8 +37,29 @@ func (s *Server) patchHandler(t *resourceType) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if t.kind == state.KindGroup && !asksForAttributes(r) {
+			writeNoContent(w, p.result(versions).Version)
+			return nil
+		}
 		return s.respond(w, r, p, versions, projectionOf(r))
 	}
+}
+
+// A successful PATCH may be answered 200 with the resource or 204 (RFC
+// 7644 section 3.5.2). A group is answered 204 unless the client names
+// attributes or excludedAttributes: Microsoft Entra ID expects 204 for its
+// group patches, and sending back a group of many thousand members after
+// every membership change would cost more than the change. A user is
+// always answered 200 with the resource, which Okta reads.
+func asksForAttributes(r *http.Request) bool {
+	q := r.URL.Query()
+	return q.Has("attributes") || q.Has("excludedAttributes")
+}
+
+// writeNoContent answers 204 with the resource's new version as ETag.
+func writeNoContent(w http.ResponseWriter, version uint64) {
+	w.Header().Set("Etag", versionTag(version))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // patchOperations reads a PatchOp message (RFC 7644 section 3.5.2). Member

@@ -122,16 +122,29 @@ func leadingString(data []byte, name string) string {
 // Without a projection it splices meta.location, meta.version and the
 // derived groups into the stored bytes; with one it decodes, selects and
 // re-encodes.
+//
+// loc is the resource's location; a group member's "$ref" is the member's
+// location, built from the same base URL.
 func (s *Server) render(t *resourceType, res state.Resource, groups []groupRef,
 	loc string, p projection) ([]byte, error) {
+	base := strings.TrimSuffix(loc, t.endpoint+"/"+res.ID)
 	if p.empty() && t.fastRender {
-		if out, ok := splice(res.Data, groups, loc, res.Version); ok {
-			return out, nil
+		data, ok := res.Data, true
+		if t.kind == state.KindGroup {
+			data, ok = spliceMemberRefs(data, base)
+		}
+		if ok {
+			if out, ok := splice(data, groups, loc, res.Version); ok {
+				return out, nil
+			}
 		}
 	}
 	doc, err := s.responseDocument(t, res, groups, loc)
 	if err != nil {
 		return nil, err
+	}
+	if members, ok := doc["members"].([]any); ok {
+		addMemberRefs(members, base)
 	}
 	return marshal(attr.Select(doc, s.schemas, t.name, p.attributes, p.excluded))
 }
@@ -158,6 +171,62 @@ func (s *Server) responseDocument(t *resourceType, res state.Resource, groups []
 		doc["groups"] = list
 	}
 	return doc, nil
+}
+
+// addMemberRefs sets each group member's "$ref" (RFC 7643 section 4.2):
+// the URL of the User or Group it names, under base, the server's URL up
+// to the endpoints. The stored document holds no "$ref", since the base
+// URL may differ from one request to the next.
+func addMemberRefs(members []any, base string) {
+	for _, el := range members {
+		m, _ := el.(map[string]any)
+		id, _ := m["value"].(string)
+		switch m["type"] {
+		case string(state.KindUser):
+			m["$ref"] = base + "/Users/" + id
+		case string(state.KindGroup):
+			m["$ref"] = base + "/Groups/" + id
+		}
+	}
+}
+
+// spliceMemberRefs returns a stored group document with "$ref" added to
+// each member, re-encoding only the members. It reports false when the
+// document is not laid out as stored.
+func spliceMemberRefs(data []byte, base string) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		start := dec.InputOffset() // just after the key, before its colon
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, false
+		}
+		if key != "members" {
+			continue
+		}
+		end := dec.InputOffset()
+		var members []any
+		if err := json.Unmarshal(raw, &members); err != nil || data[start] != ':' {
+			return nil, false
+		}
+		addMemberRefs(members, base)
+		enc, err := marshal(members)
+		if err != nil {
+			return nil, false
+		}
+		out := make([]byte, 0, len(data)+len(members)*(len(base)+48))
+		out = append(out, data[:start+1]...)
+		out = append(out, enc...)
+		return append(out, data[end:]...), true
+	}
+	return data, true
 }
 
 var metaMarker = []byte(`,"meta":{`)

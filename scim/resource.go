@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
 
 	"github.com/scim-bridge/scim-bridge/scim/attr"
@@ -44,28 +43,6 @@ type uniqueAttr struct {
 	key  string // IndexKey.Name: the attribute's full name
 }
 
-// groupSchema is the core Group schema with displayName declared unique
-// (server-wide, case-insensitively): identity providers and app scopes
-// find groups by displayName, so two groups may not share one.
-func groupSchema() schema.Schema {
-	s := schema.CoreGroupSchema()
-	attrs := make([]schema.CoreAttribute, 0, len(s.Attributes))
-	for _, a := range s.Attributes {
-		if a.Name() == "displayName" {
-			a = schema.SimpleCoreAttribute(schema.SimpleStringParams(schema.StringParams{
-				Description: optional.NewString("A human-readable name for the Group, " +
-					"unique among Groups regardless of case. REQUIRED."),
-				Name:       "displayName",
-				Required:   true,
-				Uniqueness: schema.AttributeUniquenessServer(),
-			}))
-		}
-		attrs = append(attrs, a)
-	}
-	s.Attributes = attrs
-	return s
-}
-
 func (s *Server) buildTypes(userExtensions []schema.Schema) error {
 	for _, e := range userExtensions {
 		if e.ID == "" || !strings.HasPrefix(e.ID, "urn:") {
@@ -73,7 +50,7 @@ func (s *Server) buildTypes(userExtensions []schema.Schema) error {
 		}
 	}
 	userExt := append([]schema.Schema{schema.ExtensionEnterpriseUser()}, userExtensions...)
-	group := groupSchema()
+	group := schema.CoreGroupSchema()
 	schemas, err := attr.New(
 		attr.ResourceType{Name: attr.User, Schema: schema.CoreUserSchema(), Extensions: userExt},
 		attr.ResourceType{Name: attr.Group, Schema: group},
@@ -172,7 +149,35 @@ func (t *resourceType) normalize(body map[string]any) (map[string]any, error) {
 			delete(m, a.Name)
 		}
 	}
+	if err := t.checkIndexed(attrs); err != nil {
+		return nil, err
+	}
 	return attrs, nil
+}
+
+// checkIndexed refuses a value of an indexed attribute (a unique one,
+// externalId, a group's displayName) longer than state.MaxIndexValue
+// bytes, which no store backend accepts in an index; the limit applies to
+// the value as indexed, after lower-casing.
+func (t *resourceType) checkIndexed(attrs map[string]any) error {
+	tooLong := func(name string) error {
+		return invalidValue("%s is longer than %d bytes", name, state.MaxIndexValue)
+	}
+	for _, k := range t.uniqueKeys(attrs) {
+		if len(k.Value) > state.MaxIndexValue {
+			return tooLong(k.Name)
+		}
+	}
+	names := []string{"externalId"}
+	if t.kind == state.KindGroup {
+		names = append(names, "displayName")
+	}
+	for _, name := range names {
+		if v, _ := attrs[name].(string); len(v) > state.MaxIndexValue {
+			return tooLong(name)
+		}
+	}
+	return nil
 }
 
 func (t *resourceType) checkSchemas(body map[string]any) error {
@@ -250,6 +255,29 @@ const externalIDPrefix = "externalId:"
 func externalIDRef(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return externalIDPrefix + hex.EncodeToString(sum[:])
+}
+
+// displayNamePrefix starts the reference under which a group's displayName
+// is indexed, lower-cased since displayName is not case-exact (see the
+// package documentation).
+const displayNamePrefix = "displayName:"
+
+func displayNameRef(v string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(v)))
+	return displayNamePrefix + hex.EncodeToString(sum[:])
+}
+
+// memberRefs returns the refs of a stored group that are member ids,
+// leaving out its displayName reference. Member ids never hold a colon:
+// members must name existing resources, whose ids the server made.
+func memberRefs(refs []string) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if !strings.HasPrefix(r, displayNamePrefix) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // timeFormat is how meta.created and meta.lastModified are written:

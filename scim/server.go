@@ -2,7 +2,8 @@
 // identity providers push directory users and groups to.
 //
 // It serves /scim/v2/Users, /Groups, /Bulk, /ServiceProviderConfig,
-// /Schemas and /ResourceTypes behind bearer authentication. Every write is
+// /Schemas and /ResourceTypes behind bearer authentication; the endpoint
+// names are matched in any letter case (/users is /Users). Every write is
 // validated against the schemas, committed to the state.Store in one atomic
 // step with its change-feed entry, and acknowledged only once durable.
 //
@@ -12,24 +13,38 @@
 // canonical attribute names, "schemas", "id", "externalId" and "meta"
 // (created, lastModified, resourceType), with "meta" as the last member.
 // It does not hold meta.version (that is Resource.Version, rendered as
-// W/"N"), meta.location (derived from the base URL), a user's "groups"
+// W/"N"), meta.location and each group member's "$ref" (derived from the
+// base URL, which may differ per request), a user's "groups"
 // (derived from the groups whose members name the user) or any password:
 // passwords are accepted for compatibility but never stored, since no
 // connector can use them and a kept hash would only be a target.
 //
 // Resource.Unique holds one entry per attribute whose schema declares
-// uniqueness "server" or "global": the User's userName and the Group's
-// displayName, lower-cased because both are case-insensitive (caseExact
-// false in RFC 7643), plus any such attribute of a configured extension.
-// The Group's displayName is declared unique here (RFC 7643 leaves it
-// "none") because identity providers and app scopes find groups by it.
+// uniqueness "server" or "global": the User's userName, lower-cased because
+// it is case-insensitive (caseExact false in RFC 7643), plus any such
+// attribute of a configured extension. A Group's displayName is not unique
+// (RFC 7643 section 4.2 declares uniqueness "none", and identity providers
+// such as Entra ID allow two groups of one name).
 //
-// Resource.Refs of a group are its members' ids. Refs of a user hold one
-// entry "externalId:" followed by the hex SHA-256 of its externalId, which
-// lets an externalId eq filter be answered from the store's reference index
-// although externalId, unlike userName, need not be unique. Group members
-// must name existing users or groups; deleting a user or group removes it
-// from every group in the same commit.
+// Resource.Refs of a group are its members' ids plus one entry
+// "displayName:" followed by the hex SHA-256 of its lower-cased
+// displayName. Refs of a user hold one entry "externalId:" followed by the
+// hex SHA-256 of its externalId. These entries let an equality filter on a
+// non-unique attribute be answered from the store's reference index, at
+// the same cost whatever the size of the collection; member ids never
+// start so, since members must name existing resources, whose ids the
+// server made. Group members must name existing users or groups; deleting
+// a user or group removes it from every group in the same commit.
+//
+// # Lists
+//
+// A list or search returns at most MaxFilterResults resources: a larger
+// count is capped and a negative one is 0 (RFC 7644 section 3.4.2.4). An
+// equality on id, userName, externalId or a group's displayName is answered
+// from an index; any other filter scans the collection without keeping
+// more than the page. With sortBy every match is kept to be sorted, so a
+// query matching more than MaxSortedResults resources is refused with 400
+// tooMany, and the client narrows its filter.
 package scim
 
 import (
@@ -203,7 +218,7 @@ func (s *Server) routes() http.Handler {
 		http.MethodPatch, http.MethodDelete)
 
 	s.router = root
-	var h http.Handler = root
+	var h http.Handler = canonicalEndpoint(root)
 	h = s.limitBody(h)
 	h = s.auth.Middleware(s.denied)(h)
 	h = s.recoverPanics(h)

@@ -217,8 +217,8 @@ func (s *Server) planUpdate(ctx context.Context, rd reader, t *resourceType,
 // prepare builds the store form of a document (without Data): its unique
 // index entries, checked against other resources, and its references. The
 // values in held (those the resource already holds) need no check. For a
-// group it checks the members; oldRefs are the members already stored,
-// which need no check either.
+// group it checks the members; the members among oldRefs (the refs already
+// stored) need no check either.
 func (s *Server) prepare(ctx context.Context, rd reader, t *resourceType, id string,
 	attrs map[string]any, oldRefs []string, held []state.IndexKey) (state.Resource, error) {
 	res := state.Resource{Kind: t.kind, ID: id, Unique: t.uniqueKeys(attrs)}
@@ -236,9 +236,12 @@ func (s *Server) prepare(ctx context.Context, rd reader, t *resourceType, id str
 	}
 	switch t.kind {
 	case state.KindGroup:
-		refs, err := s.resolveMembers(ctx, rd, id, attrs, oldRefs)
+		refs, err := s.resolveMembers(ctx, rd, id, attrs, memberRefs(oldRefs))
 		if err != nil {
 			return res, err
+		}
+		if name, _ := attrs["displayName"].(string); name != "" {
+			refs = append(refs, displayNameRef(name))
 		}
 		res.Refs = refs
 	case state.KindUser:

@@ -32,7 +32,16 @@ var (
 	ErrLeaseLost = errors.New("lease lost")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalid: the call's arguments break the contract before any
+	// stored state is consulted (an empty kind or id, an unknown op, an
+	// index value longer than MaxIndexValue). Nothing is written.
+	ErrInvalid = errors.New("invalid argument")
 )
+
+// MaxIndexValue is the longest IndexKey.Value, in bytes, that every backend
+// accepts. Commit refuses a longer one with ErrInvalid, so that a value one
+// backend takes is never refused by another.
+const MaxIndexValue = 8 << 10
 
 // Store is everything scim-bridge keeps. Close releases the backend; it is
 // safe to call once, after which every method returns ErrClosed.

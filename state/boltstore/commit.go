@@ -67,7 +67,7 @@ func checkWrites(writes []state.Write) error {
 			if err := checkName("index name", k.Name); err != nil {
 				return fmt.Errorf("%s %q: %w", r.Kind, r.ID, err)
 			}
-			if err := checkLength("index value", k.Value); err != nil {
+			if err := checkIndexValue(k.Value); err != nil {
 				return fmt.Errorf("%s %q: %w", r.Kind, r.ID, err)
 			}
 		}

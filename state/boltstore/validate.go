@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/scim-bridge/scim-bridge/state"
 )
 
 // maxName bounds every name, id, index value and key a caller passes, so
@@ -21,10 +23,12 @@ func checkName(what, v string) error {
 	return nil
 }
 
-// checkLength rejects a value longer than maxName; empty is allowed.
-func checkLength(what, v string) error {
-	if len(v) > maxName {
-		return fmt.Errorf("boltstore: %s is longer than %d bytes: %w", what, maxName, errInvalid)
+// checkIndexValue rejects an index value longer than state.MaxIndexValue;
+// empty is allowed.
+func checkIndexValue(v string) error {
+	if len(v) > state.MaxIndexValue {
+		return fmt.Errorf("boltstore: index value is longer than %d bytes: %w",
+			state.MaxIndexValue, errInvalid)
 	}
 	return nil
 }

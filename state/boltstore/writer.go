@@ -44,7 +44,7 @@ type request struct {
 
 // errInvalid marks a call rejected for bad arguments before it reached the
 // database.
-var errInvalid = errors.New("invalid argument")
+var errInvalid = state.ErrInvalid
 
 // rejected reports whether err is an outcome of a write function's checks,
 // returned before it wrote anything.

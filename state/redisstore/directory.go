@@ -87,15 +87,27 @@ func (s *Store) commitCall(writes []state.Write) (keys []string, args []any, err
 	return keys, args, nil
 }
 
+// checkWrite rejects a malformed write with state.ErrInvalid before
+// anything is sent. Redis itself would take an index value of any length;
+// state.MaxIndexValue is enforced so that both backends accept the same.
 func checkWrite(w state.Write) error {
 	r := w.Resource
 	switch {
 	case w.Op != state.OpCreate && w.Op != state.OpReplace && w.Op != state.OpDelete:
-		return fmt.Errorf("redisstore: commit: unknown op %d", w.Op)
+		return fmt.Errorf("redisstore: commit: unknown op %d: %w", w.Op, state.ErrInvalid)
 	case r.Kind == "":
-		return fmt.Errorf("redisstore: commit: resource %q has no kind", r.ID)
+		return fmt.Errorf("redisstore: commit: resource %q has no kind: %w", r.ID, state.ErrInvalid)
 	case r.ID == "":
-		return fmt.Errorf("redisstore: commit: %s with an empty id", r.Kind)
+		return fmt.Errorf("redisstore: commit: %s with an empty id: %w", r.Kind, state.ErrInvalid)
+	}
+	if w.Op == state.OpDelete {
+		return nil
+	}
+	for _, k := range r.Unique {
+		if len(k.Value) > state.MaxIndexValue {
+			return fmt.Errorf("redisstore: commit: %s %q: index %q value is longer than %d bytes: %w",
+				r.Kind, r.ID, k.Name, state.MaxIndexValue, state.ErrInvalid)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,6 +197,24 @@ func runDirectory(t *testing.T, open NewStore) {
 		require.Error(t, err)
 		_, err = s.Get(ctx, state.KindUser, "u1")
 		require.ErrorIs(t, err, state.ErrNotFound)
+	})
+
+	t.Run("IndexValueTooLong", func(t *testing.T) {
+		s := fresh(t, open)
+		long := strings.Repeat("x", state.MaxIndexValue+1)
+		_, err := s.Commit(ctx, create(user("u0", "kept")), create(user("u1", long)))
+		require.ErrorIs(t, err, state.ErrInvalid)
+		_, err = s.Get(ctx, state.KindUser, "u0")
+		require.ErrorIs(t, err, state.ErrNotFound, "a refused commit wrote nothing")
+
+		atLimit := strings.Repeat("y", state.MaxIndexValue)
+		_, err = s.Commit(ctx, create(user("u1", atLimit)))
+		require.NoError(t, err)
+		got, err := s.Lookup(ctx, state.KindUser, state.IndexKey{Name: "userName", Value: atLimit})
+		require.NoError(t, err)
+		require.Equal(t, "u1", got.ID)
+		_, err = s.Commit(ctx, replace(user("u1", long), 0))
+		require.ErrorIs(t, err, state.ErrInvalid)
 	})
 
 	t.Run("ListAndCount", func(t *testing.T) {
