@@ -113,8 +113,8 @@ func (e *Engine) fanOut(ctx context.Context, changes []state.Change) error {
 		case state.KindUser:
 			add(c.ResourceID)
 		case state.KindGroup:
-			add(c.RefsAdded...)
-			add(c.RefsRemoved...)
+			add(memberIDs(c.RefsAdded)...)
+			add(memberIDs(c.RefsRemoved)...)
 			members, err := e.renamedGroupMembers(ctx, c)
 			if err != nil {
 				return err
@@ -240,5 +240,17 @@ func (e *Engine) renamedGroupMembers(ctx context.Context, c state.Change) ([]str
 	if c.Op == state.OpCreate {
 		return nil, nil
 	}
-	return g.Refs, nil
+	return memberIDs(g.Refs), nil
+}
+
+// memberIDs returns the refs of a group that name its members, leaving out
+// the index terms the SCIM layer keeps beside them.
+func memberIDs(refs []string) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if state.IsIDRef(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

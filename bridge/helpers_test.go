@@ -218,9 +218,11 @@ func putGroup(tb testing.TB, s state.Store, id, name string, members ...string) 
 		op = state.OpReplace
 	}
 	raw, _ := json.Marshal(map[string]any{"id": id, "displayName": name})
+	// Beside the member ids, the SCIM layer keeps an index term for the
+	// group's name among the refs; the engine must tell the two apart.
+	refs := append([]string{"displayName:" + strings.ToLower(name)}, members...)
 	_, err := s.Commit(ctx, state.Write{Op: op, Resource: state.Resource{
-		Kind: state.KindGroup, ID: id, Data: raw, Refs: members,
-		Unique: []state.IndexKey{{Name: "displayName", Value: strings.ToLower(name)}},
+		Kind: state.KindGroup, ID: id, Data: raw, Refs: refs,
 	}})
 	require.NoError(tb, err)
 }

@@ -273,7 +273,7 @@ func displayNameRef(v string) string {
 func memberRefs(refs []string) []string {
 	out := make([]string, 0, len(refs))
 	for _, r := range refs {
-		if !strings.HasPrefix(r, displayNamePrefix) {
+		if state.IsIDRef(r) {
 			out = append(out, r)
 		}
 	}

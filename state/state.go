@@ -15,6 +15,7 @@ package state
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -85,9 +86,15 @@ type Resource struct {
 	// Two resources of one kind never hold the same (Name, Value).
 	Unique []IndexKey
 	// Refs are ids of other resources this one points at (a group's
-	// members). The store keeps the reverse index behind Referrers.
+	// members), and index terms, which hold a colon where ids never do
+	// (see IsIDRef). The store keeps the reverse index behind Referrers.
 	Refs []string
 }
+
+// IsIDRef reports whether a ref names another resource by its id rather
+// than being an index term such as "externalId:<hash>". Resource ids are
+// made by the server and never hold a colon.
+func IsIDRef(ref string) bool { return !strings.Contains(ref, ":") }
 
 // Op is the kind of a write.
 type Op uint8
