@@ -151,17 +151,23 @@ func (r *running) stop() {
 // user is a directory user as the SCIM endpoint stores it.
 type user struct {
 	ID, UserName, Given, Family, Title string
-	Inactive                           bool
+	// Email is the work email; empty means userName@example.test.
+	Email    string
+	Inactive bool
 }
 
 func (u user) data() []byte {
+	email := u.Email
+	if email == "" {
+		email = u.UserName + "@example.test"
+	}
 	doc := map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"id":       u.ID,
 		"userName": u.UserName,
 		"name":     map[string]any{"givenName": u.Given, "familyName": u.Family},
 		"emails": []any{map[string]any{
-			"value": u.UserName + "@example.test", "type": "work", "primary": true,
+			"value": email, "type": "work", "primary": true,
 		}},
 		"active": !u.Inactive,
 	}
