@@ -58,7 +58,9 @@ type app struct {
 	// holdUntil (unix nanoseconds) pauses every call to the app after it
 	// answered 429 with Retry-After.
 	holdUntil atomic.Int64
-	proj      atomic.Pointer[projection]
+	// auth pauses every call to the app while it refuses the credentials.
+	auth authGate
+	proj atomic.Pointer[projection]
 }
 
 // projection is an app's compiled mapping and where it came from.
@@ -203,7 +205,10 @@ type control struct {
 	// link holds an older ForcedGen is pushed even when unchanged.
 	ForceGen uint64 `json:"force_gen,omitempty"`
 	// SyncJob is the quick sync running for the app, if any.
-	SyncJob    string    `json:"sync_job,omitempty"`
+	SyncJob string `json:"sync_job,omitempty"`
+	// Fault is why the app's work is paused, as the replica that saw it
+	// begin recorded it; nil when it is not.
+	Fault      *AppFault `json:"fault,omitempty"`
 	ConfigHash string    `json:"config_hash,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 	UpdatedBy  string    `json:"updated_by,omitempty"`

@@ -20,18 +20,25 @@ func (r *reconciler) call(ctx context.Context, op string, f func(context.Context
 	if err := r.a.waitHold(ctx, r.e.clock()); err != nil {
 		return err
 	}
+	probe, err := r.a.auth.enter(ctx, r.e.clock)
+	if err != nil {
+		return err
+	}
 	if err := r.a.limiter.Wait(ctx); err != nil {
+		r.noteAuth(ctx, probe, err)
 		return err
 	}
 	// The waits above may have been long: check the lease after them.
 	if err := r.h.ensure(ctx); err != nil {
+		r.noteAuth(ctx, probe, err)
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.e.tune.CallTimeout)
 	start := r.e.clock()
-	err := f(cctx)
+	err = f(cctx)
 	cancel()
 	took := r.e.clock().Sub(start)
+	r.noteAuth(ctx, probe, err)
 
 	outcome := "ok"
 	switch {
@@ -101,6 +108,9 @@ func (r *reconciler) fail(ctx context.Context, op string, err error) outcome {
 	if lost := r.interrupted(ctx, err); lost != nil {
 		return *lost
 	}
+	if verdictOf(err) == authRefused {
+		return r.authPaused(ctx, op, err)
+	}
 	l := &r.link
 	l.Error = fmt.Sprintf("%s: %v", op, err)
 	retryable, after := connector.Retryable(err)
@@ -167,14 +177,19 @@ func (e *Engine) retryDelay(n int, after time.Duration) time.Duration {
 	if after > 0 {
 		return after + rand.N(after/10+time.Millisecond)
 	}
-	ceiling := e.tune.BackoffMax
-	if n < 40 {
-		ceiling = min(e.tune.BackoffBase<<n, e.tune.BackoffMax)
-	}
+	ceiling := e.backoffCeiling(n)
 	// Full jitter, but never less than a tenth of the base, so that a
 	// retry does not spin.
 	floor := e.tune.BackoffBase / 10
 	return floor + rand.N(max(ceiling-floor, 1))
+}
+
+// backoffCeiling is BackoffBase*2^n, capped at BackoffMax.
+func (e *Engine) backoffCeiling(n int) time.Duration {
+	if n >= 40 {
+		return e.tune.BackoffMax
+	}
+	return min(e.tune.BackoffBase<<n, e.tune.BackoffMax)
 }
 
 // DeadLetter is a user whose provisioning into an app failed for good; an

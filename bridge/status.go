@@ -36,6 +36,10 @@ type AppInfo struct {
 	Queue       QueueInfo `json:"queue"`
 	// SyncJob is the quick sync running for the app, if any.
 	SyncJob string `json:"sync_job,omitempty"`
+	// Fault, when set, says why the app's work is paused: it refuses the
+	// credentials. Its users wait, their tries unused, until it accepts
+	// them again.
+	Fault *AppFault `json:"fault,omitempty"`
 }
 
 // ScopeInfo summarises an app's scope.
@@ -88,7 +92,7 @@ func (e *Engine) info(ctx context.Context, a *app) (AppInfo, error) {
 		},
 		Deprovision: a.policy, Concurrency: a.concurrency, RateLimit: a.cfg.RateLimit,
 		Burst: a.cfg.Burst, MappingSource: p.source, Unmapped: a.def.Unmapped(p.mapping),
-		SyncJob: c.SyncJob,
+		SyncJob: c.SyncJob, Fault: c.Fault,
 	}
 	if info.Users, err = e.store.CountRecords(ctx, a.links); err != nil {
 		return AppInfo{}, fmt.Errorf("count users: %w", err)

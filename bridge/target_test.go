@@ -39,6 +39,10 @@ type target struct {
 	failed  atomic.Int64
 	// delay holds each request this long (nanoseconds) before answering.
 	delay atomic.Int64
+	// unauthorized makes every request fail with 401, as when the bridge's
+	// credential was revoked; refused counts those answers.
+	unauthorized atomic.Bool
+	refused      atomic.Int64
 }
 
 func newTarget(t testing.TB) *target {
@@ -63,6 +67,11 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
 	if d := tg.delay.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
+	}
+	if tg.unauthorized.Load() {
+		tg.refused.Add(1)
+		scimError(w, http.StatusUnauthorized, "invalid token")
+		return
 	}
 	if time.Now().UnixNano() < tg.failing.Load() {
 		if tg.failed.Add(1)%2 == 0 {
