@@ -29,6 +29,12 @@ type target struct {
 	inFlight map[string]int            // account key → requests in flight
 	overlaps []string
 	nextID   int
+	// arrivals holds when each request came; active and peak count the
+	// requests in flight, now and at most.
+	arrivals     []time.Time
+	active, peak int
+	// throttledAt holds when each answer of throttle was sent.
+	throttledAt []time.Time
 	// refuse makes creates of userNames with this prefix fail with 400.
 	refuse string
 
@@ -43,6 +49,9 @@ type target struct {
 	// credential was revoked; refused counts those answers.
 	unauthorized atomic.Bool
 	refused      atomic.Int64
+	// throttle is how many of the next requests get 429 with
+	// Retry-After: 1.
+	throttle atomic.Int64
 }
 
 func newTarget(t testing.TB) *target {
@@ -65,6 +74,15 @@ var filterRE = regexp.MustCompile(`^userName eq "(.*)"$`)
 
 func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
+	defer tg.arrive()()
+	if tg.takeThrottle() {
+		tg.mu.Lock()
+		tg.throttledAt = append(tg.throttledAt, time.Now())
+		tg.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		scimError(w, http.StatusTooManyRequests, "slow down")
+		return
+	}
 	if d := tg.delay.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
 	}
@@ -109,6 +127,42 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		scimError(w, http.StatusNotFound, "no such endpoint")
 	}
+}
+
+// arrive records a request's arrival and counts it in flight until the
+// function it returns is called.
+func (tg *target) arrive() func() {
+	tg.mu.Lock()
+	tg.arrivals = append(tg.arrivals, time.Now())
+	tg.active++
+	tg.peak = max(tg.peak, tg.active)
+	tg.mu.Unlock()
+	return func() {
+		tg.mu.Lock()
+		tg.active--
+		tg.mu.Unlock()
+	}
+}
+
+func (tg *target) takeThrottle() bool {
+	for {
+		n := tg.throttle.Load()
+		if n <= 0 {
+			return false
+		}
+		if tg.throttle.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// traffic returns the arrival times, the most requests seen in flight at
+// once, and when the throttle answers went out.
+func (tg *target) traffic() (arrivals []time.Time, peak int, throttled []time.Time) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]time.Time(nil), tg.arrivals...), tg.peak,
+		append([]time.Time(nil), tg.throttledAt...)
 }
 
 // enter marks a request about key in flight, noting any overlap, and
