@@ -33,7 +33,7 @@ const (
 	bucketApps     = "apps"     // control records, by app name
 	bucketMappings = "mappings" // mappings saved through the admin API, by app name
 	bucketJobs     = "jobs"     // quick sync jobs, by job id
-	bucketGroups   = "groups"   // last seen displayName of each directory group
+	bucketGroups   = "groups"   // last seen displayName and externalId of each group
 	queueJobs      = "jobs"     // the queue quick sync jobs are leased from
 )
 

@@ -152,8 +152,9 @@ func (r *running) stop() {
 type user struct {
 	ID, UserName, Given, Family, Title string
 	// Email is the work email; empty means userName@example.test.
-	Email    string
-	Inactive bool
+	Email      string
+	ExternalID string
+	Inactive   bool
 }
 
 func (u user) data() []byte {
@@ -173,6 +174,9 @@ func (u user) data() []byte {
 	}
 	if u.Title != "" {
 		doc["title"] = u.Title
+	}
+	if u.ExternalID != "" {
+		doc["externalId"] = u.ExternalID
 	}
 	raw, _ := json.Marshal(doc)
 	return raw
@@ -227,6 +231,22 @@ func putGroup(tb testing.TB, s state.Store, id, name string, members ...string) 
 	_, err := s.Commit(ctx, state.Write{Op: op, Resource: state.Resource{
 		Kind: state.KindGroup, ID: id, Data: raw, Refs: members,
 		Unique: []state.IndexKey{{Name: "displayName", Value: strings.ToLower(name)}},
+	}})
+	require.NoError(tb, err)
+}
+
+// putGroupExt creates or replaces a group with an externalId and members,
+// without claiming its displayName as unique.
+func putGroupExt(tb testing.TB, s state.Store, id, name, externalID string, members ...string) {
+	tb.Helper()
+	ctx := context.Background()
+	op := state.OpCreate
+	if _, err := s.Get(ctx, state.KindGroup, id); err == nil {
+		op = state.OpReplace
+	}
+	raw, _ := json.Marshal(map[string]any{"id": id, "displayName": name, "externalId": externalID})
+	_, err := s.Commit(ctx, state.Write{Op: op, Resource: state.Resource{
+		Kind: state.KindGroup, ID: id, Data: raw, Refs: members,
 	}})
 	require.NoError(tb, err)
 }
