@@ -114,6 +114,9 @@ func (r *reconciler) fail(ctx context.Context, op string, err error) outcome {
 	l := &r.link
 	l.Error = fmt.Sprintf("%s: %v", op, err)
 	retryable, after := connector.Retryable(err)
+	if retryable && r.e.clock().Before(l.NextAttempt) {
+		return r.early(ctx, after)
+	}
 	if retryable {
 		throttled := statusOf(err) == http.StatusTooManyRequests &&
 			l.Throttled < r.e.tune.MaxThrottled
@@ -143,6 +146,25 @@ func (r *reconciler) fail(ctx context.Context, op string, err error) outcome {
 	// one; should the link write fail, the retry's success removes it.
 	r.e.putDeadLetter(ctx, r.a, r.userID, op, *l)
 	return r.finish(ctx)
+}
+
+// early handles a retryable failure of a try that came before the user's
+// scheduled retry, because a directory change or a quick sync queued the
+// user again: the try does not count against the user's tries, and the
+// schedule stands (pushed later only by a longer Retry-After). Without
+// this, a user edited during an app outage would become a dead letter
+// sooner than one left alone.
+func (r *reconciler) early(ctx context.Context, after time.Duration) outcome {
+	l := &r.link
+	due := l.NextAttempt
+	if t := r.e.clock().Add(after); after > 0 && t.After(due) {
+		due = t
+	}
+	l.State, l.NextAttempt = StatePending, due.UTC()
+	if err := r.save(ctx); err != nil {
+		r.e.log.Error("save retry status", "app", r.a.name, "user_id", r.userID, "err", err)
+	}
+	return outcome{kind: outRetry, due: due}
 }
 
 // storeFailure handles an error of the store itself: the key comes back

@@ -49,6 +49,8 @@ type target struct {
 	// credential was revoked; refused counts those answers.
 	unauthorized atomic.Bool
 	refused      atomic.Int64
+	// broken makes every request fail with 500.
+	broken atomic.Bool
 	// throttle is how many of the next requests get 429 with
 	// Retry-After: 1.
 	throttle atomic.Int64
@@ -85,6 +87,11 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if d := tg.delay.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
+	}
+	if tg.broken.Load() {
+		tg.failed.Add(1)
+		scimError(w, http.StatusInternalServerError, "outage")
+		return
 	}
 	if tg.unauthorized.Load() {
 		tg.refused.Add(1)
