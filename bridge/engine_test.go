@@ -143,3 +143,27 @@ func TestNeedsInput(t *testing.T) {
 	require.Equal(t, []string{"userName"}, st.Missing)
 	require.Equal(t, 1, tg.count())
 }
+
+// TestAdoptsByEmail: when the app refuses a create because another account
+// has the user's email, and no account has the user's userName or
+// externalId, the account with the email is adopted rather than the user
+// failing for good.
+func TestAdoptsByEmail(t *testing.T) {
+	store := openBolt(t)
+	tg := newTarget(t)
+	tg.mu.Lock()
+	tg.accounts["acct-pre"] = map[string]any{"id": "acct-pre", "userName": "jdoe-old",
+		"emails": []any{map[string]any{"value": "jane@example.test", "type": "work"}}}
+	tg.byName["jdoe-old"] = "acct-pre"
+	tg.mu.Unlock()
+
+	e := newEngine(t, store, "r1", scimApp("crm", tg))
+	start(t, e)
+	jane := user{ID: "u7", UserName: "jane", Given: "Jane", Family: "Doe",
+		Email: "jane@example.test"}
+	putUsers(t, store, jane)
+	eventually(t, 5*time.Second, func() bool { return holds(tg, jane) }, "jane adopted")
+	st := waitState(t, e, "crm", "u7", bridge.StateSynced)
+	require.Equal(t, "acct-pre", st.AccountID)
+	require.Equal(t, 1, tg.count(), "no duplicate account")
+}

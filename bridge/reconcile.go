@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"time"
 
@@ -248,9 +249,11 @@ func (r *reconciler) identity(fields connector.Fields) map[string]string {
 }
 
 // find looks an account up by the identity values, in the app's order of
-// identity fields. ErrNotFound when none matches.
+// identity fields. ErrNotFound when none matches. An app that refuses a
+// look-up by a fallback field (400: it cannot filter on it) is looked up
+// by the others, as if that field were not an identity.
 func (r *reconciler) find(ctx context.Context, keys map[string]string) (string, error) {
-	for _, name := range r.a.def.Identity {
+	for i, name := range r.a.def.Identity {
 		v, ok := keys[name]
 		if !ok {
 			continue
@@ -262,6 +265,11 @@ func (r *reconciler) find(ctx context.Context, keys map[string]string) (string, 
 			return err
 		})
 		if errors.Is(err, connector.ErrNotFound) {
+			continue
+		}
+		if i > 0 && statusOf(err) == http.StatusBadRequest {
+			r.e.log.Debug("app cannot look accounts up by this field", "app", r.a.name,
+				"by", name, "err", err)
 			continue
 		}
 		if err != nil {

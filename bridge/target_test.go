@@ -72,7 +72,7 @@ func (tg *target) failFor(d time.Duration) {
 	tg.failing.Store(time.Now().Add(d).UnixNano())
 }
 
-var filterRE = regexp.MustCompile(`^userName eq "(.*)"$`)
+var filterRE = regexp.MustCompile(`^(userName|externalId|emails\.value) eq "(.*)"$`)
 
 func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
@@ -212,6 +212,14 @@ func (tg *target) create(w http.ResponseWriter, r *http.Request) {
 		scimError(w, http.StatusConflict, "userName is taken")
 		return
 	}
+	for _, email := range emailsOf(doc) {
+		for _, other := range tg.accounts {
+			if matches(other, "emails.value", email) {
+				scimError(w, http.StatusConflict, "email is taken")
+				return
+			}
+		}
+	}
 	tg.nextID++
 	id := fmt.Sprintf("acct-%06d", tg.nextID)
 	doc["id"] = id
@@ -227,13 +235,16 @@ func (tg *target) create(w http.ResponseWriter, r *http.Request) {
 func (tg *target) search(w http.ResponseWriter, r *http.Request) {
 	m := filterRE.FindStringSubmatch(r.URL.Query().Get("filter"))
 	if m == nil {
-		scimError(w, http.StatusBadRequest, "only userName eq is supported")
+		scimError(w, http.StatusBadRequest, "only userName, externalId and emails.value eq "+
+			"are supported")
 		return
 	}
 	tg.mu.Lock()
 	var found []any
-	if id, ok := tg.byName[strings.ToLower(m[1])]; ok {
-		found = append(found, tg.accounts[id])
+	for _, doc := range tg.accounts {
+		if matches(doc, m[1], m[2]) {
+			found = append(found, doc)
+		}
 	}
 	tg.mu.Unlock()
 	writeSCIM(w, http.StatusOK, map[string]any{
@@ -293,6 +304,37 @@ func (tg *target) delete(w http.ResponseWriter, id string) {
 	delete(tg.accounts, id)
 	tg.deletes.Add(1)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// matches reports whether an account's attribute (userName and
+// emails.value compared without regard to case) equals value.
+func matches(doc map[string]any, attr, value string) bool {
+	switch attr {
+	case "userName":
+		name, _ := doc["userName"].(string)
+		return strings.EqualFold(name, value)
+	case "externalId":
+		ext, _ := doc["externalId"].(string)
+		return ext == value
+	}
+	for _, email := range emailsOf(doc) {
+		if strings.EqualFold(email, value) {
+			return true
+		}
+	}
+	return false
+}
+
+func emailsOf(doc map[string]any) []string {
+	list, _ := doc["emails"].([]any)
+	var out []string
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if v, _ := m["value"].(string); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // account returns a copy of the account holding userName, or nil.
