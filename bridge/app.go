@@ -86,7 +86,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 	}
 	conn, err := build(c.Connector)
 	if err != nil {
-		return nil, err // the kind's factory names itself
+		return nil, fmt.Errorf("build connector: %w", err)
 	}
 	policy := c.Deprovision
 	switch policy {
@@ -98,7 +98,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 	}
 	sc, err := newScope(def, c.Scope)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scope: %w", err)
 	}
 	a := &app{
 		name:        c.Name,
@@ -164,7 +164,7 @@ func (e *Engine) loadProjection(ctx context.Context, a *app) (*projection, error
 			return nil, fmt.Errorf("read mapping: %w", err)
 		}
 		if m, err = mappings.ParseMapping(raw); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("parse mapping %s: %w", a.cfg.Mapping, err)
 		}
 		source = "file"
 	}
@@ -173,7 +173,7 @@ func (e *Engine) loadProjection(ctx context.Context, a *app) (*projection, error
 	}
 	p, err := mappings.Compile(a.def, m, e.dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compile %s mapping: %w", source, err)
 	}
 	return &projection{mapping: m, proj: p, source: source}, nil
 }
@@ -299,7 +299,10 @@ func (e *Engine) reconcileIfChanged(ctx context.Context, a *app, by string) erro
 	if !a.provisioning(c) || c.ConfigHash == hash {
 		return nil
 	}
-	job, err := e.startJob(ctx, a, jobSpec{AllInScope: true, RequestedBy: by, configHash: hash})
+	// Checked again as the job takes its generation, so that replicas
+	// starting together start one job, not one each.
+	job, err := e.startJob(ctx, a, jobSpec{AllInScope: true, RequestedBy: by, configHash: hash,
+		onlyIfChanged: true})
 	if errors.Is(err, errNoChange) {
 		return nil
 	}

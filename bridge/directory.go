@@ -141,11 +141,11 @@ func newScope(def *mappings.App, c config.Scope) (scope, error) {
 	var errs []error
 	for _, as := range c.Assignments {
 		if as.User == "" {
-			errs = append(errs, errors.New("scope: an assignment names no user"))
+			errs = append(errs, errors.New("an assignment names no user"))
 			continue
 		}
 		if err := mappings.Errors(def.ValidateGiven(as.Fields)); err != nil {
-			errs = append(errs, fmt.Errorf("scope: assignment of %s: %w", as.User, err))
+			errs = append(errs, fmt.Errorf("assignment of %s: %w", as.User, err))
 		}
 		s.assign[strings.ToLower(as.User)] = as.Fields
 	}

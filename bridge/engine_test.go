@@ -167,3 +167,33 @@ func TestAdoptsByEmail(t *testing.T) {
 	require.Equal(t, "acct-pre", st.AccountID)
 	require.Equal(t, 1, tg.count(), "no duplicate account")
 }
+
+// TestNewSaysWhatFailed: a configuration New refuses is named by app and
+// by the step that failed.
+func TestNewSaysWhatFailed(t *testing.T) {
+	tg := newTarget(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("fields: [not, a, map]\n"), 0o600))
+	tests := []struct {
+		name string
+		edit func(*config.App)
+		want string
+	}{
+		{"scope", func(a *config.App) {
+			a.Scope.Assignments = []config.Assignment{{}}
+		}, "app crm: scope: an assignment names no user"},
+		{"connector", func(a *config.App) {
+			a.Connector = map[string]any{"kind": "scim"}
+		}, "app crm: build connector: "},
+		{"mapping", func(a *config.App) { a.Mapping = bad }, "app crm: parse mapping " + bad},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := scimApp("crm", tg)
+			tt.edit(&app)
+			_, err := bridge.New(bridge.Options{Store: openBolt(t), Catalog: catalog(t),
+				Apps: []config.App{app}, Kinds: kinds()})
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
