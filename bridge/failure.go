@@ -14,8 +14,9 @@ import (
 )
 
 // call runs one connector call: only while the lease is safely held, after
-// any pause the app asked for with 429, within the app's rate limit, and
-// bounded by CallTimeout. Every call is counted and logged.
+// any pause the app asked for with 429, while the app accepts the
+// credentials (else as the gate's probe, see authGate), within the app's
+// rate limit, and bounded by CallTimeout. Every call is counted and logged.
 func (r *reconciler) call(ctx context.Context, op string, f func(context.Context) error) error {
 	if err := r.a.waitHold(ctx, r.e.clock()); err != nil {
 		return err
