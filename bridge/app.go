@@ -33,7 +33,7 @@ const (
 	bucketApps     = "apps"     // control records, by app name
 	bucketMappings = "mappings" // mappings saved through the admin API, by app name
 	bucketJobs     = "jobs"     // quick sync jobs, by job id
-	bucketGroups   = "groups"   // last seen displayName of each directory group
+	bucketGroups   = "groups"   // last seen displayName and externalId of each group
 	queueJobs      = "jobs"     // the queue quick sync jobs are leased from
 )
 
@@ -58,7 +58,9 @@ type app struct {
 	// holdUntil (unix nanoseconds) pauses every call to the app after it
 	// answered 429 with Retry-After.
 	holdUntil atomic.Int64
-	proj      atomic.Pointer[projection]
+	// auth pauses every call to the app while it refuses the credentials.
+	auth authGate
+	proj atomic.Pointer[projection]
 }
 
 // projection is an app's compiled mapping and where it came from.
@@ -84,7 +86,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 	}
 	conn, err := build(c.Connector)
 	if err != nil {
-		return nil, err // the kind's factory names itself
+		return nil, fmt.Errorf("build connector: %w", err)
 	}
 	policy := c.Deprovision
 	switch policy {
@@ -96,7 +98,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 	}
 	sc, err := newScope(def, c.Scope)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scope: %w", err)
 	}
 	a := &app{
 		name:        c.Name,
@@ -162,7 +164,7 @@ func (e *Engine) loadProjection(ctx context.Context, a *app) (*projection, error
 			return nil, fmt.Errorf("read mapping: %w", err)
 		}
 		if m, err = mappings.ParseMapping(raw); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("parse mapping %s: %w", a.cfg.Mapping, err)
 		}
 		source = "file"
 	}
@@ -171,7 +173,7 @@ func (e *Engine) loadProjection(ctx context.Context, a *app) (*projection, error
 	}
 	p, err := mappings.Compile(a.def, m, e.dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compile %s mapping: %w", source, err)
 	}
 	return &projection{mapping: m, proj: p, source: source}, nil
 }
@@ -203,7 +205,10 @@ type control struct {
 	// link holds an older ForcedGen is pushed even when unchanged.
 	ForceGen uint64 `json:"force_gen,omitempty"`
 	// SyncJob is the quick sync running for the app, if any.
-	SyncJob    string    `json:"sync_job,omitempty"`
+	SyncJob string `json:"sync_job,omitempty"`
+	// Fault is why the app's work is paused, as the replica that saw it
+	// begin recorded it; nil when it is not.
+	Fault      *AppFault `json:"fault,omitempty"`
 	ConfigHash string    `json:"config_hash,omitempty"`
 	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 	UpdatedBy  string    `json:"updated_by,omitempty"`
@@ -294,7 +299,10 @@ func (e *Engine) reconcileIfChanged(ctx context.Context, a *app, by string) erro
 	if !a.provisioning(c) || c.ConfigHash == hash {
 		return nil
 	}
-	job, err := e.startJob(ctx, a, jobSpec{AllInScope: true, RequestedBy: by, configHash: hash})
+	// Checked again as the job takes its generation, so that replicas
+	// starting together start one job, not one each.
+	job, err := e.startJob(ctx, a, jobSpec{AllInScope: true, RequestedBy: by, configHash: hash,
+		onlyIfChanged: true})
 	if errors.Is(err, errNoChange) {
 		return nil
 	}

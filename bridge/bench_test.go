@@ -44,8 +44,6 @@ import (
 // hookSecretEnv holds the secret the webhook connector signs with.
 const hookSecretEnv = "BRIDGE_BENCH_HOOK_SECRET"
 
-func init() { _ = os.Setenv(hookSecretEnv, "bench-secret") }
-
 // benchConcurrency is each benchmark app's concurrency: the calls it may
 // have in flight.
 const benchConcurrency = 16

@@ -15,17 +15,21 @@ import (
 // dirUser is a directory user as a reconcile sees it: its SCIM document
 // with the groups it belongs to added, as a SCIM server would show them.
 type dirUser struct {
-	id       string
-	exists   bool
-	doc      map[string]any
-	userName string
-	active   bool
-	groups   []dirGroup
+	id         string
+	exists     bool
+	doc        map[string]any
+	userName   string
+	externalID string
+	active     bool
+	groups     []dirGroup
 }
 
+// dirGroup is a group a directory user belongs to, with the names a scope
+// may know it by.
 type dirGroup struct {
-	id   string
-	name string
+	id         string
+	name       string
+	externalID string
 }
 
 // loadUser reads a user and its groups; a missing user comes back with
@@ -52,6 +56,7 @@ func (e *Engine) userFrom(ctx context.Context, res state.Resource) (*dirUser, er
 		u.doc = map[string]any{}
 	}
 	u.userName, _ = u.doc["userName"].(string)
+	u.externalID, _ = u.doc["externalId"].(string)
 	u.active = isActive(u.doc["active"])
 
 	groups, err := e.userGroups(ctx, res.ID)
@@ -96,22 +101,31 @@ func (e *Engine) userGroups(ctx context.Context, userID string) ([]dirGroup, err
 	}
 	out := make([]dirGroup, 0, len(res))
 	for _, r := range res {
-		out = append(out, dirGroup{id: r.ID, name: groupName(r.Data)})
+		n := groupNamesOf(r.Data)
+		out = append(out, dirGroup{id: r.ID, name: n.Name, externalID: n.ExternalID})
 	}
 	return out, nil
 }
 
-func groupName(data []byte) string {
-	var g struct {
-		DisplayName string `json:"displayName"`
-	}
-	_ = json.Unmarshal(data, &g)
-	return g.DisplayName
+// groupNames are the names of a group a scope may match, other than its
+// id; the engine remembers them to see a group renamed.
+type groupNames struct {
+	Name       string `json:"name"`
+	ExternalID string `json:"external_id,omitempty"`
 }
 
-// scope decides which directory users an app receives: everyone, members of
-// listed groups (direct members, matched by displayName ignoring case), or
-// users assigned by userName. Assignments may carry values for fields the
+func groupNamesOf(data []byte) groupNames {
+	var g struct {
+		DisplayName string `json:"displayName"`
+		ExternalID  string `json:"externalId"`
+	}
+	_ = json.Unmarshal(data, &g)
+	return groupNames{Name: g.DisplayName, ExternalID: g.ExternalID}
+}
+
+// scope decides which directory users an app receives: everyone, direct
+// members of listed groups, or assigned users (see config.Scope for how
+// groups and users are named). Assignments may carry values for fields the
 // mapping leaves unmapped, whatever made the user in scope.
 type scope struct {
 	all    bool
@@ -127,11 +141,11 @@ func newScope(def *mappings.App, c config.Scope) (scope, error) {
 	var errs []error
 	for _, as := range c.Assignments {
 		if as.User == "" {
-			errs = append(errs, errors.New("scope: an assignment names no user"))
+			errs = append(errs, errors.New("an assignment names no user"))
 			continue
 		}
 		if err := mappings.Errors(def.ValidateGiven(as.Fields)); err != nil {
-			errs = append(errs, fmt.Errorf("scope: assignment of %s: %w", as.User, err))
+			errs = append(errs, fmt.Errorf("assignment of %s: %w", as.User, err))
 		}
 		s.assign[strings.ToLower(as.User)] = as.Fields
 	}
@@ -143,14 +157,31 @@ func (s scope) match(u *dirUser) (bool, map[string]any) {
 	if !u.exists {
 		return false, nil
 	}
-	given, assigned := s.assign[strings.ToLower(u.userName)]
+	given, assigned := s.assignment(u)
 	if s.all || assigned {
 		return true, given
 	}
 	for _, g := range u.groups {
-		if s.groups[strings.ToLower(g.name)] {
+		if s.has(g.name) || s.has(g.id) || s.has(g.externalID) {
 			return true, given
 		}
 	}
 	return false, nil
+}
+
+// assignment finds u's assignment by id, then externalId, then userName.
+func (s scope) assignment(u *dirUser) (map[string]any, bool) {
+	for _, name := range []string{u.id, u.externalID, u.userName} {
+		if name == "" {
+			continue
+		}
+		if given, ok := s.assign[strings.ToLower(name)]; ok {
+			return given, true
+		}
+	}
+	return nil, false
+}
+
+func (s scope) has(group string) bool {
+	return group != "" && s.groups[strings.ToLower(group)]
 }

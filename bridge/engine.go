@@ -14,7 +14,10 @@
 // account id, the hash last sent, and the provisioning status (synced,
 // pending, failed, needs-input, deprovisioned). Failures are retried with
 // capped exponential backoff and jitter, honouring Retry-After; after the
-// last try the user becomes a dead letter an administrator can replay.
+// last try the user becomes a dead letter an administrator can replay. An
+// application that refuses the bridge's credentials is paused as a whole
+// instead, its users waiting without using up their tries, until it
+// accepts them again.
 //
 // Several engines (replicas) may share one store. Queue leases make sure one
 // user of one application is worked on by one replica at a time; a replica

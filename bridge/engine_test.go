@@ -143,3 +143,57 @@ func TestNeedsInput(t *testing.T) {
 	require.Equal(t, []string{"userName"}, st.Missing)
 	require.Equal(t, 1, tg.count())
 }
+
+// TestAdoptsByEmail: when the app refuses a create because another account
+// has the user's email, and no account has the user's userName or
+// externalId, the account with the email is adopted rather than the user
+// failing for good.
+func TestAdoptsByEmail(t *testing.T) {
+	store := openBolt(t)
+	tg := newTarget(t)
+	tg.mu.Lock()
+	tg.accounts["acct-pre"] = map[string]any{"id": "acct-pre", "userName": "jdoe-old",
+		"emails": []any{map[string]any{"value": "jane@example.test", "type": "work"}}}
+	tg.byName["jdoe-old"] = "acct-pre"
+	tg.mu.Unlock()
+
+	e := newEngine(t, store, "r1", scimApp("crm", tg))
+	start(t, e)
+	jane := user{ID: "u7", UserName: "jane", Given: "Jane", Family: "Doe",
+		Email: "jane@example.test"}
+	putUsers(t, store, jane)
+	eventually(t, 5*time.Second, func() bool { return holds(tg, jane) }, "jane adopted")
+	st := waitState(t, e, "crm", "u7", bridge.StateSynced)
+	require.Equal(t, "acct-pre", st.AccountID)
+	require.Equal(t, 1, tg.count(), "no duplicate account")
+}
+
+// TestNewSaysWhatFailed: a configuration New refuses is named by app and
+// by the step that failed.
+func TestNewSaysWhatFailed(t *testing.T) {
+	tg := newTarget(t)
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("fields: [not, a, map]\n"), 0o600))
+	tests := []struct {
+		name string
+		edit func(*config.App)
+		want string
+	}{
+		{"scope", func(a *config.App) {
+			a.Scope.Assignments = []config.Assignment{{}}
+		}, "app crm: scope: an assignment names no user"},
+		{"connector", func(a *config.App) {
+			a.Connector = map[string]any{"kind": "scim"}
+		}, "app crm: build connector: "},
+		{"mapping", func(a *config.App) { a.Mapping = bad }, "app crm: parse mapping " + bad},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := scimApp("crm", tg)
+			tt.edit(&app)
+			_, err := bridge.New(bridge.Options{Store: openBolt(t), Catalog: catalog(t),
+				Apps: []config.App{app}, Kinds: kinds()})
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

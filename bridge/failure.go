@@ -14,24 +14,32 @@ import (
 )
 
 // call runs one connector call: only while the lease is safely held, after
-// any pause the app asked for with 429, within the app's rate limit, and
-// bounded by CallTimeout. Every call is counted and logged.
+// any pause the app asked for with 429, while the app accepts the
+// credentials (else as the gate's probe, see authGate), within the app's
+// rate limit, and bounded by CallTimeout. Every call is counted and logged.
 func (r *reconciler) call(ctx context.Context, op string, f func(context.Context) error) error {
 	if err := r.a.waitHold(ctx, r.e.clock()); err != nil {
 		return err
 	}
+	probe, err := r.a.auth.enter(ctx, r.e.clock)
+	if err != nil {
+		return err
+	}
 	if err := r.a.limiter.Wait(ctx); err != nil {
+		r.noteAuth(ctx, probe, err)
 		return err
 	}
 	// The waits above may have been long: check the lease after them.
 	if err := r.h.ensure(ctx); err != nil {
+		r.noteAuth(ctx, probe, err)
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.e.tune.CallTimeout)
 	start := r.e.clock()
-	err := f(cctx)
+	err = f(cctx)
 	cancel()
 	took := r.e.clock().Sub(start)
+	r.noteAuth(ctx, probe, err)
 
 	outcome := "ok"
 	switch {
@@ -101,9 +109,15 @@ func (r *reconciler) fail(ctx context.Context, op string, err error) outcome {
 	if lost := r.interrupted(ctx, err); lost != nil {
 		return *lost
 	}
+	if verdictOf(err) == authRefused {
+		return r.authPaused(ctx, op, err)
+	}
 	l := &r.link
 	l.Error = fmt.Sprintf("%s: %v", op, err)
 	retryable, after := connector.Retryable(err)
+	if retryable && r.e.clock().Before(l.NextAttempt) {
+		return r.early(ctx, after)
+	}
 	if retryable {
 		throttled := statusOf(err) == http.StatusTooManyRequests &&
 			l.Throttled < r.e.tune.MaxThrottled
@@ -133,6 +147,25 @@ func (r *reconciler) fail(ctx context.Context, op string, err error) outcome {
 	// one; should the link write fail, the retry's success removes it.
 	r.e.putDeadLetter(ctx, r.a, r.userID, op, *l)
 	return r.finish(ctx)
+}
+
+// early handles a retryable failure of a try that came before the user's
+// scheduled retry, because a directory change or a quick sync queued the
+// user again: the try does not count against the user's tries, and the
+// schedule stands (pushed later only by a longer Retry-After). Without
+// this, a user edited during an app outage would become a dead letter
+// sooner than one left alone.
+func (r *reconciler) early(ctx context.Context, after time.Duration) outcome {
+	l := &r.link
+	due := l.NextAttempt
+	if t := r.e.clock().Add(after); after > 0 && t.After(due) {
+		due = t
+	}
+	l.State, l.NextAttempt = StatePending, due.UTC()
+	if err := r.save(ctx); err != nil {
+		r.e.log.Error("save retry status", "app", r.a.name, "user_id", r.userID, "err", err)
+	}
+	return outcome{kind: outRetry, due: due}
 }
 
 // storeFailure handles an error of the store itself: the key comes back
@@ -167,14 +200,19 @@ func (e *Engine) retryDelay(n int, after time.Duration) time.Duration {
 	if after > 0 {
 		return after + rand.N(after/10+time.Millisecond)
 	}
-	ceiling := e.tune.BackoffMax
-	if n < 40 {
-		ceiling = min(e.tune.BackoffBase<<n, e.tune.BackoffMax)
-	}
+	ceiling := e.backoffCeiling(n)
 	// Full jitter, but never less than a tenth of the base, so that a
 	// retry does not spin.
 	floor := e.tune.BackoffBase / 10
 	return floor + rand.N(max(ceiling-floor, 1))
+}
+
+// backoffCeiling is BackoffBase*2^n, capped at BackoffMax.
+func (e *Engine) backoffCeiling(n int) time.Duration {
+	if n >= 40 {
+		return e.tune.BackoffMax
+	}
+	return min(e.tune.BackoffBase<<n, e.tune.BackoffMax)
 }
 
 // DeadLetter is a user whose provisioning into an app failed for good; an

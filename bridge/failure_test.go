@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,4 +101,41 @@ func TestRetriesRunOut(t *testing.T) {
 	dls, _, err := e.DeadLetters(ctx, "crm", "", 10)
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
+}
+
+// TestChangesDuringBackoffKeepTheBudget: a user edited again and again
+// while the app is down is tried at each edit, but only the scheduled
+// retries use up its tries, so the edits do not make it a dead letter.
+func TestChangesDuringBackoffKeepTheBudget(t *testing.T) {
+	ctx := context.Background()
+	store := openBolt(t)
+	tg := newTarget(t)
+	tune := fastTuning
+	// Scheduled retries come no sooner than 500ms apart: the edits below
+	// fall between them.
+	tune.MaxAttempts, tune.BackoffBase, tune.BackoffMax = 3, 5*time.Second, 5*time.Second
+	e := newTunedEngine(t, store, "r1", tune, scimApp("crm", tg))
+	start(t, e)
+
+	ivy := user{ID: "u1", UserName: "ivy", Given: "Ivy", Family: "Early", Title: "t0"}
+	putUsers(t, store, ivy)
+	eventually(t, 5*time.Second, func() bool { return holds(tg, ivy) }, "ivy created")
+
+	tg.broken.Store(true)
+	for i := range 2 * tune.MaxAttempts {
+		before := tg.failed.Load()
+		ivy.Title = fmt.Sprintf("t%d", i+1)
+		putUsers(t, store, ivy)
+		eventually(t, 5*time.Second, func() bool { return tg.failed.Load() > before },
+			"edit %d tried", i+1)
+	}
+	st := status(t, e, "crm", "u1")
+	require.Equal(t, bridge.StatePending, st.State, "status %+v", st)
+	require.Less(t, st.Attempts, tune.MaxAttempts)
+
+	tg.broken.Store(false)
+	eventually(t, 15*time.Second, func() bool { return holds(tg, ivy) }, "ivy updated")
+	dls, _, err := e.DeadLetters(ctx, "crm", "", 10)
+	require.NoError(t, err)
+	require.Empty(t, dls)
 }

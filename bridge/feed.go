@@ -201,10 +201,11 @@ func (e *Engine) enqueue(ctx context.Context, a *app, keys []string, due time.Ti
 
 func queueKey(a *app, userID string) string { return a.name + "/" + userID }
 
-// renamedGroupMembers returns the members of a group whose displayName
-// changed since the engine last saw it; a group seen for the first time on
-// a create has all its members in RefsAdded already. The last seen names
-// are kept in a record bucket so every replica compares alike.
+// renamedGroupMembers returns the members of a group whose displayName or
+// externalId changed since the engine last saw it; a group seen for the
+// first time on a create has all its members in RefsAdded already. The
+// last seen names are kept in a record bucket so every replica compares
+// alike.
 func (e *Engine) renamedGroupMembers(ctx context.Context, c state.Change) ([]string, error) {
 	if c.Op == state.OpDelete {
 		if err := e.store.DeleteRecord(ctx, bucketGroups, c.ResourceID, 0); err != nil {
@@ -219,21 +220,19 @@ func (e *Engine) renamedGroupMembers(ctx context.Context, c state.Change) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("read group: %w", err)
 	}
-	name := groupName(g.Data)
-	var last struct {
-		Name string `json:"name"`
-	}
+	names := groupNamesOf(g.Data)
+	var last groupNames
 	rec, err := e.store.GetRecord(ctx, bucketGroups, g.ID)
 	switch {
 	case err == nil:
 		_ = json.Unmarshal(rec.Data, &last)
-		if last.Name == name {
+		if last == names {
 			return nil, nil
 		}
 	case !errors.Is(err, state.ErrNotFound):
 		return nil, fmt.Errorf("read group name: %w", err)
 	}
-	raw, _ := json.Marshal(map[string]string{"name": name})
+	raw, _ := json.Marshal(names)
 	if _, err := e.store.PutRecord(ctx, bucketGroups, g.ID, raw, 0); err != nil {
 		return nil, fmt.Errorf("remember group name: %w", err)
 	}

@@ -29,7 +29,13 @@ import (
 // tokenEnv holds the bearer token the scim connector sends to targets.
 const tokenEnv = "BRIDGE_TEST_TARGET_TOKEN"
 
-func init() { _ = os.Setenv(tokenEnv, "test-token") }
+// TestMain sets the credentials the tests' connectors read from the
+// environment, once, before any test or benchmark runs.
+func TestMain(m *testing.M) {
+	_ = os.Setenv(tokenEnv, "test-token")
+	_ = os.Setenv(hookSecretEnv, "bench-secret")
+	os.Exit(m.Run())
+}
 
 // fastTuning keeps tests quick: short leases, polls and backoffs.
 var fastTuning = bridge.Tuning{
@@ -151,22 +157,32 @@ func (r *running) stop() {
 // user is a directory user as the SCIM endpoint stores it.
 type user struct {
 	ID, UserName, Given, Family, Title string
-	Inactive                           bool
+	// Email is the work email; empty means userName@example.test.
+	Email      string
+	ExternalID string
+	Inactive   bool
 }
 
 func (u user) data() []byte {
+	email := u.Email
+	if email == "" {
+		email = u.UserName + "@example.test"
+	}
 	doc := map[string]any{
 		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
 		"id":       u.ID,
 		"userName": u.UserName,
 		"name":     map[string]any{"givenName": u.Given, "familyName": u.Family},
 		"emails": []any{map[string]any{
-			"value": u.UserName + "@example.test", "type": "work", "primary": true,
+			"value": email, "type": "work", "primary": true,
 		}},
 		"active": !u.Inactive,
 	}
 	if u.Title != "" {
 		doc["title"] = u.Title
+	}
+	if u.ExternalID != "" {
+		doc["externalId"] = u.ExternalID
 	}
 	raw, _ := json.Marshal(doc)
 	return raw
@@ -227,6 +243,22 @@ func putGroup(tb testing.TB, s state.Store, id, name string, members ...string) 
 	require.NoError(tb, err)
 }
 
+// putGroupExt creates or replaces a group with an externalId and members,
+// without claiming its displayName as unique.
+func putGroupExt(tb testing.TB, s state.Store, id, name, externalID string, members ...string) {
+	tb.Helper()
+	ctx := context.Background()
+	op := state.OpCreate
+	if _, err := s.Get(ctx, state.KindGroup, id); err == nil {
+		op = state.OpReplace
+	}
+	raw, _ := json.Marshal(map[string]any{"id": id, "displayName": name, "externalId": externalID})
+	_, err := s.Commit(ctx, state.Write{Op: op, Resource: state.Resource{
+		Kind: state.KindGroup, ID: id, Data: raw, Refs: members,
+	}})
+	require.NoError(tb, err)
+}
+
 // people returns n users u0000... with userNames prefix0000...
 func people(prefix string, n int) []user {
 	out := make([]user, n)
@@ -243,10 +275,17 @@ func people(prefix string, n int) []user {
 func eventually(tb testing.TB, timeout time.Duration, cond func() bool, format string,
 	args ...any) {
 	tb.Helper()
+	eventuallyMsg(tb, timeout, cond, func() string { return fmt.Sprintf(format, args...) })
+}
+
+// eventuallyMsg is eventually with a message built on failure, so that it
+// can show what the polls saw last.
+func eventuallyMsg(tb testing.TB, timeout time.Duration, cond func() bool, msg func() string) {
+	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v: "+format, append([]any{timeout}, args...)...)
+			tb.Fatalf("timed out after %v: %s", timeout, msg())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -286,10 +325,12 @@ func status(tb testing.TB, e *bridge.Engine, app, id string) bridge.UserStatus {
 func waitState(tb testing.TB, e *bridge.Engine, app, id string, want bridge.State) bridge.UserStatus {
 	tb.Helper()
 	var st bridge.UserStatus
-	eventually(tb, 10*time.Second, func() bool {
+	eventuallyMsg(tb, 10*time.Second, func() bool {
 		st = status(tb, e, app, id)
 		return st.State == want
-	}, "user %s of %s to be %s (last: %+v)", id, app, want, st)
+	}, func() string {
+		return fmt.Sprintf("user %s of %s to be %s (last: %+v)", id, app, want, st)
+	})
 	return st
 }
 
@@ -297,11 +338,11 @@ func waitState(tb testing.TB, e *bridge.Engine, app, id string, want bridge.Stat
 func waitJob(tb testing.TB, e *bridge.Engine, id string, timeout time.Duration) bridge.Job {
 	tb.Helper()
 	var j bridge.Job
-	eventually(tb, timeout, func() bool {
+	eventuallyMsg(tb, timeout, func() bool {
 		var err error
 		j, err = e.Job(context.Background(), id)
 		require.NoError(tb, err)
 		return j.State != bridge.JobRunning
-	}, "job %s to finish (last: %+v)", id, j)
+	}, func() string { return fmt.Sprintf("job %s to finish (last: %+v)", id, j) })
 	return j
 }

@@ -69,7 +69,8 @@ type jobSpec struct {
 	Force       bool
 	RequestedBy string
 	// configHash, when set, is recorded in the control record; with
-	// onlyIfChanged the job starts only if it differs from the recorded one.
+	// onlyIfChanged the job starts only if it differs from the recorded one
+	// (startJob then fails with errNoChange).
 	configHash    string
 	onlyIfChanged bool
 }

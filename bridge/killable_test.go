@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,9 @@ import (
 type killable struct {
 	state.Store
 	dead atomic.Bool
+	// leased counts the keys of app queues this store handed out and
+	// not yet ended (at most as many as the engine holds).
+	leased atomic.Int64
 }
 
 func (k *killable) kill() { k.dead.Store(true) }
@@ -150,7 +154,11 @@ func (k *killable) Lease(ctx context.Context, queue, owner string, now time.Time
 	if err := k.check(); err != nil {
 		return nil, err
 	}
-	return k.Store.Lease(ctx, queue, owner, now, max, ttl)
+	out, err := k.Store.Lease(ctx, queue, owner, now, max, ttl)
+	if strings.HasPrefix(queue, "sync/") {
+		k.leased.Add(int64(len(out)))
+	}
+	return out, err
 }
 
 func (k *killable) Extend(ctx context.Context, queue string, l state.Lease, now time.Time,
@@ -165,12 +173,18 @@ func (k *killable) Done(ctx context.Context, queue string, l state.Lease) error 
 	if err := k.check(); err != nil {
 		return err
 	}
+	if strings.HasPrefix(queue, "sync/") {
+		k.leased.Add(-1)
+	}
 	return k.Store.Done(ctx, queue, l)
 }
 
 func (k *killable) Retry(ctx context.Context, queue string, l state.Lease, due time.Time) error {
 	if err := k.check(); err != nil {
 		return err
+	}
+	if strings.HasPrefix(queue, "sync/") {
+		k.leased.Add(-1)
 	}
 	return k.Store.Retry(ctx, queue, l, due)
 }

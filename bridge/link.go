@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scim-bridge/scim-bridge/mappings"
 	"github.com/scim-bridge/scim-bridge/state"
 )
 
@@ -25,8 +26,10 @@ const (
 	// StateFailed: every try failed, or the failure was permanent; the user
 	// is a dead letter until replayed or changed again.
 	StateFailed State = "failed"
-	// StateNeedsInput: a mandatory field is unmapped and the assignment
-	// gives no value for it (Missing lists them).
+	// StateNeedsInput: a mandatory field has no value (unmapped, or empty
+	// or refused for this user) and the assignment gives none (Missing
+	// lists them). No account is created; an existing one keeps being
+	// updated with the other fields and deactivated when the user is.
 	StateNeedsInput State = "needs-input"
 	// StateDeprovisioned: the user left the scope or the directory and the
 	// app's deprovisioning policy was applied.
@@ -63,6 +66,10 @@ type Link struct {
 	Error string `json:"error,omitempty"`
 	// Missing lists the mandatory fields lacking a value (StateNeedsInput).
 	Missing []string `json:"missing,omitempty"`
+	// Problems lists the user's values the app's fields refused (an email
+	// address that is not one, a value outside a list), whatever the state:
+	// such a field is not sent, and a mandatory one is also Missing.
+	Problems []mappings.Problem `json:"problems,omitempty"`
 	// Policy is the deprovisioning policy applied (StateDeprovisioned).
 	Policy string `json:"policy,omitempty"`
 	// Gen and ForcedGen are the control generations of the last finished

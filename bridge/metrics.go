@@ -15,6 +15,7 @@ type metrics struct {
 	callSeconds *prometheus.HistogramVec
 	reconcile   *prometheus.HistogramVec
 	deadLetters *prometheus.CounterVec
+	authFaults  *prometheus.CounterVec
 	queue       *prometheus.GaugeVec
 	jobs        *prometheus.CounterVec
 }
@@ -44,6 +45,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "scim_bridge_sync_dead_letters_total",
 			Help: "Users that became dead letters, by app.",
 		}, []string{"app"}),
+		authFaults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_bridge_sync_auth_faults_total",
+			Help: "Times an app began refusing the credentials, pausing its work, by app.",
+		}, []string{"app"}),
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scim_bridge_sync_queue_depth",
 			Help: "Keys in an app's queue, by state (ready or leased), sampled periodically.",
@@ -55,7 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.changes, m.calls, m.callSeconds, m.reconcile, m.deadLetters,
-			m.queue, m.jobs)
+			m.authFaults, m.queue, m.jobs)
 	}
 	return m
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/bridge/connector"
+	"github.com/scim-bridge/scim-bridge/mappings"
 )
 
 // outKind says what becomes of a key after a reconcile.
@@ -88,61 +90,112 @@ func (r *reconciler) run(ctx context.Context) outcome {
 }
 
 // provision makes the app hold the user's current record.
+//
+// A record that lacks a mandatory value blocks only a create. An account
+// that exists is still deactivated when the directory says so, whatever
+// the record holds, and still updated with the fields that have a value:
+// the missing mandatory ones are left out, so the app keeps what it has
+// rather than being asked to clear a field it requires. The link then
+// reads needs-input, naming the missing fields, until a value arrives.
 func (r *reconciler) provision(ctx context.Context, u *dirUser, given map[string]any) outcome {
 	rec, err := r.a.proj.Load().proj.Project(u.doc, given)
 	if err != nil {
 		return r.fail(ctx, "project", err)
 	}
 	l := &r.link
-	if len(rec.Missing) > 0 {
-		l.State, l.Missing = StateNeedsInput, rec.Missing
-		return r.finish(ctx)
-	}
-	l.Missing = nil
-	fields := connector.Fields(rec.Fields)
+	l.Missing, l.Problems = rec.Missing, rec.Problems
+	fields := present(rec)
 
 	if l.AccountID != "" && !u.active {
-		if !l.Active && l.State == StateSynced && !r.force {
-			return r.finish(ctx)
-		}
-		err := r.call(ctx, opDeactivate, func(ctx context.Context) error {
-			return r.a.conn.Deactivate(ctx, l.AccountID)
-		})
-		if errors.Is(err, connector.ErrNotFound) {
-			// The account is gone from the app: nothing left to disable.
-			l.AccountID, l.Hash, err = "", "", nil
-		}
-		if err != nil {
-			return r.fail(ctx, opDeactivate, err)
-		}
-		l.State, l.Active, l.SyncedAt = StateSynced, false, r.e.clock().UTC()
-		return r.finish(ctx)
+		return r.deactivate(ctx)
 	}
-
 	if l.AccountID != "" {
-		if l.Active && l.Hash == rec.Hash && l.State == StateSynced && !r.force {
-			return r.finish(ctx)
-		}
-		err := r.call(ctx, opUpdate, func(ctx context.Context) error {
-			return r.a.conn.Update(ctx, l.AccountID, fields)
-		})
-		switch {
-		case err == nil:
-			return r.synced(ctx, l.AccountID, rec.Hash)
-		case errors.Is(err, connector.ErrNotFound):
-			// Deleted in the app behind our back: create it again.
-			l.AccountID = ""
-		default:
-			return r.fail(ctx, opUpdate, err)
+		if out, done := r.update(ctx, fields, rec.Hash); done {
+			return out
 		}
 	}
-
 	if !u.active {
 		// An inactive user needs no account until it is activated.
 		l.State, l.Active, l.Hash = StateSynced, false, ""
 		return r.finish(ctx)
 	}
+	if len(rec.Missing) > 0 {
+		l.State = StateNeedsInput
+		return r.finish(ctx)
+	}
 	return r.create(ctx, fields, rec.Hash)
+}
+
+// present returns the fields of rec to send: all of them, less the
+// mandatory fields that have no value.
+func present(rec mappings.Record) connector.Fields {
+	if len(rec.Missing) == 0 {
+		return connector.Fields(rec.Fields)
+	}
+	out := make(connector.Fields, len(rec.Fields))
+	for k, v := range rec.Fields {
+		out[k] = v
+	}
+	for _, name := range rec.Missing {
+		delete(out, name)
+	}
+	return out
+}
+
+// settled is the state of a user whose account holds the record: synced,
+// or needs-input while a mandatory field lacks a value.
+func (r *reconciler) settled() State {
+	if len(r.link.Missing) > 0 {
+		return StateNeedsInput
+	}
+	return StateSynced
+}
+
+// deactivate disables the linked account of a user the directory marks
+// inactive.
+func (r *reconciler) deactivate(ctx context.Context) outcome {
+	l := &r.link
+	if !l.Active && l.State == StateSynced && !r.force {
+		return r.finish(ctx)
+	}
+	err := r.call(ctx, opDeactivate, func(ctx context.Context) error {
+		return r.a.conn.Deactivate(ctx, l.AccountID)
+	})
+	if errors.Is(err, connector.ErrNotFound) {
+		// The account is gone from the app: nothing left to disable.
+		l.AccountID, l.Hash, err = "", "", nil
+	}
+	if err != nil {
+		return r.fail(ctx, opDeactivate, err)
+	}
+	l.State, l.Active, l.SyncedAt = StateSynced, false, r.e.clock().UTC()
+	return r.finish(ctx)
+}
+
+// update pushes fields to the linked account when they changed. done is
+// false when the account turned out to be gone, and must be created again.
+func (r *reconciler) update(ctx context.Context, fields connector.Fields, hash string) (
+	out outcome, done bool) {
+	l := &r.link
+	st := r.settled()
+	if l.Active && l.Hash == hash && (l.State == StateSynced || l.State == StateNeedsInput) &&
+		!r.force {
+		l.State = st
+		return r.finish(ctx), true
+	}
+	err := r.call(ctx, opUpdate, func(ctx context.Context) error {
+		return r.a.conn.Update(ctx, l.AccountID, fields)
+	})
+	switch {
+	case err == nil:
+		return r.synced(ctx, l.AccountID, hash), true
+	case errors.Is(err, connector.ErrNotFound):
+		// Deleted in the app behind our back: create it again.
+		l.AccountID = ""
+		return outcome{}, false
+	default:
+		return r.fail(ctx, opUpdate, err), true
+	}
 }
 
 // create makes the account, or adopts the one the app already has for
@@ -196,9 +249,11 @@ func (r *reconciler) identity(fields connector.Fields) map[string]string {
 }
 
 // find looks an account up by the identity values, in the app's order of
-// identity fields. ErrNotFound when none matches.
+// identity fields. ErrNotFound when none matches. An app that refuses a
+// look-up by a fallback field (400: it cannot filter on it) is looked up
+// by the others, as if that field were not an identity.
 func (r *reconciler) find(ctx context.Context, keys map[string]string) (string, error) {
-	for _, name := range r.a.def.Identity {
+	for i, name := range r.a.def.Identity {
 		v, ok := keys[name]
 		if !ok {
 			continue
@@ -210,6 +265,11 @@ func (r *reconciler) find(ctx context.Context, keys map[string]string) (string, 
 			return err
 		})
 		if errors.Is(err, connector.ErrNotFound) {
+			continue
+		}
+		if i > 0 && statusOf(err) == http.StatusBadRequest {
+			r.e.log.Debug("app cannot look accounts up by this field", "app", r.a.name,
+				"by", name, "err", err)
 			continue
 		}
 		if err != nil {
@@ -239,7 +299,7 @@ func (r *reconciler) adopt(ctx context.Context, fields connector.Fields) (string
 func (r *reconciler) synced(ctx context.Context, id, hash string) outcome {
 	l := &r.link
 	l.AccountID, l.Hash, l.Active, l.Intent, l.Identity = id, hash, true, "", nil
-	l.State, l.SyncedAt = StateSynced, r.e.clock().UTC()
+	l.State, l.SyncedAt = r.settled(), r.e.clock().UTC()
 	return r.finish(ctx)
 }
 
@@ -250,6 +310,7 @@ func (r *reconciler) deprovision(ctx context.Context) outcome {
 	if r.ver == 0 {
 		return outcome{kind: outDone}
 	}
+	l.Problems = nil // they were about a record the app no longer gets
 	if l.AccountID == "" && l.Intent == "" {
 		// Only a status (needs input, a failed create): nothing to undo.
 		return r.forget(ctx)

@@ -46,12 +46,11 @@ func TestReplicasShareRedis(t *testing.T) {
 				}
 				putUsers(t, directory, users...)
 				if wave == 1 {
-					// Kill the first replica while it holds work.
+					// Kill the first replica while it holds work itself,
+					// so that the others must take its leases over.
 					eventually(t, 10*time.Second, func() bool {
-						st, err := directory.QueueStats(ctx, "sync/crm")
-						require.NoError(t, err)
-						return st.Leased > 0
-					}, "work in flight")
+						return stores[0].leased.Load() > 0
+					}, "replica 0 holding work")
 					stores[0].kill()
 					runs[0].stop()
 				}

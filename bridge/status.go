@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scim-bridge/scim-bridge/mappings"
 	"github.com/scim-bridge/scim-bridge/state"
 )
 
@@ -35,6 +36,10 @@ type AppInfo struct {
 	Queue       QueueInfo `json:"queue"`
 	// SyncJob is the quick sync running for the app, if any.
 	SyncJob string `json:"sync_job,omitempty"`
+	// Fault, when set, says why the app's work is paused: it refuses the
+	// credentials. Its users wait, their tries unused, until it accepts
+	// them again.
+	Fault *AppFault `json:"fault,omitempty"`
 }
 
 // ScopeInfo summarises an app's scope.
@@ -87,7 +92,7 @@ func (e *Engine) info(ctx context.Context, a *app) (AppInfo, error) {
 		},
 		Deprovision: a.policy, Concurrency: a.concurrency, RateLimit: a.cfg.RateLimit,
 		Burst: a.cfg.Burst, MappingSource: p.source, Unmapped: a.def.Unmapped(p.mapping),
-		SyncJob: c.SyncJob,
+		SyncJob: c.SyncJob, Fault: c.Fault,
 	}
 	if info.Users, err = e.store.CountRecords(ctx, a.links); err != nil {
 		return AppInfo{}, fmt.Errorf("count users: %w", err)
@@ -147,24 +152,26 @@ type UserStatus struct {
 	// State is the link's state, except that a synced user whose directory
 	// data changed since (or who left the scope) reads pending, and a user
 	// with no link reads pending when in scope, else not-in-scope.
-	State       State     `json:"state"`
-	AccountID   string    `json:"account_id,omitempty"`
-	Active      bool      `json:"active"`
-	InDirectory bool      `json:"in_directory"`
-	InScope     bool      `json:"in_scope"`
-	Error       string    `json:"error,omitempty"`
-	Missing     []string  `json:"missing,omitempty"`
-	Attempts    int       `json:"attempts,omitempty"`
-	Policy      string    `json:"policy,omitempty"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	SyncedAt    time.Time `json:"synced_at,omitzero"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	State       State    `json:"state"`
+	AccountID   string   `json:"account_id,omitempty"`
+	Active      bool     `json:"active"`
+	InDirectory bool     `json:"in_directory"`
+	InScope     bool     `json:"in_scope"`
+	Error       string   `json:"error,omitempty"`
+	Missing     []string `json:"missing,omitempty"`
+	// Problems are the user's values the app's fields refused, with why.
+	Problems    []mappings.Problem `json:"problems,omitempty"`
+	Attempts    int                `json:"attempts,omitempty"`
+	Policy      string             `json:"policy,omitempty"`
+	NextAttempt time.Time          `json:"next_attempt,omitzero"`
+	SyncedAt    time.Time          `json:"synced_at,omitzero"`
+	UpdatedAt   time.Time          `json:"updated_at,omitzero"`
 }
 
 func statusOfLink(app, user string, l Link) UserStatus {
 	return UserStatus{
 		App: app, User: user, State: l.State, AccountID: l.AccountID, Active: l.Active,
-		Error: l.Error, Missing: l.Missing, Attempts: l.Attempts, Policy: l.Policy,
+		Error: l.Error, Missing: l.Missing, Problems: l.Problems, Attempts: l.Attempts, Policy: l.Policy,
 		NextAttempt: l.NextAttempt, SyncedAt: l.SyncedAt, UpdatedAt: l.UpdatedAt,
 	}
 }

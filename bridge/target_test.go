@@ -29,6 +29,12 @@ type target struct {
 	inFlight map[string]int            // account key → requests in flight
 	overlaps []string
 	nextID   int
+	// arrivals holds when each request came; active and peak count the
+	// requests in flight, now and at most.
+	arrivals     []time.Time
+	active, peak int
+	// throttledAt holds when each answer of throttle was sent.
+	throttledAt []time.Time
 	// refuse makes creates of userNames with this prefix fail with 400.
 	refuse string
 
@@ -39,6 +45,15 @@ type target struct {
 	failed  atomic.Int64
 	// delay holds each request this long (nanoseconds) before answering.
 	delay atomic.Int64
+	// unauthorized makes every request fail with 401, as when the bridge's
+	// credential was revoked; refused counts those answers.
+	unauthorized atomic.Bool
+	refused      atomic.Int64
+	// broken makes every request fail with 500.
+	broken atomic.Bool
+	// throttle is how many of the next requests get 429 with
+	// Retry-After: 1.
+	throttle atomic.Int64
 }
 
 func newTarget(t testing.TB) *target {
@@ -57,12 +72,31 @@ func (tg *target) failFor(d time.Duration) {
 	tg.failing.Store(time.Now().Add(d).UnixNano())
 }
 
-var filterRE = regexp.MustCompile(`^userName eq "(.*)"$`)
+var filterRE = regexp.MustCompile(`^(userName|externalId|emails\.value) eq "(.*)"$`)
 
 func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	tg.requests.Add(1)
+	defer tg.arrive()()
+	if tg.takeThrottle() {
+		tg.mu.Lock()
+		tg.throttledAt = append(tg.throttledAt, time.Now())
+		tg.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		scimError(w, http.StatusTooManyRequests, "slow down")
+		return
+	}
 	if d := tg.delay.Load(); d > 0 {
 		time.Sleep(time.Duration(d))
+	}
+	if tg.broken.Load() {
+		tg.failed.Add(1)
+		scimError(w, http.StatusInternalServerError, "outage")
+		return
+	}
+	if tg.unauthorized.Load() {
+		tg.refused.Add(1)
+		scimError(w, http.StatusUnauthorized, "invalid token")
+		return
 	}
 	if time.Now().UnixNano() < tg.failing.Load() {
 		if tg.failed.Add(1)%2 == 0 {
@@ -100,6 +134,42 @@ func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		scimError(w, http.StatusNotFound, "no such endpoint")
 	}
+}
+
+// arrive records a request's arrival and counts it in flight until the
+// function it returns is called.
+func (tg *target) arrive() func() {
+	tg.mu.Lock()
+	tg.arrivals = append(tg.arrivals, time.Now())
+	tg.active++
+	tg.peak = max(tg.peak, tg.active)
+	tg.mu.Unlock()
+	return func() {
+		tg.mu.Lock()
+		tg.active--
+		tg.mu.Unlock()
+	}
+}
+
+func (tg *target) takeThrottle() bool {
+	for {
+		n := tg.throttle.Load()
+		if n <= 0 {
+			return false
+		}
+		if tg.throttle.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// traffic returns the arrival times, the most requests seen in flight at
+// once, and when the throttle answers went out.
+func (tg *target) traffic() (arrivals []time.Time, peak int, throttled []time.Time) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return append([]time.Time(nil), tg.arrivals...), tg.peak,
+		append([]time.Time(nil), tg.throttledAt...)
 }
 
 // enter marks a request about key in flight, noting any overlap, and
@@ -142,6 +212,14 @@ func (tg *target) create(w http.ResponseWriter, r *http.Request) {
 		scimError(w, http.StatusConflict, "userName is taken")
 		return
 	}
+	for _, email := range emailsOf(doc) {
+		for _, other := range tg.accounts {
+			if matches(other, "emails.value", email) {
+				scimError(w, http.StatusConflict, "email is taken")
+				return
+			}
+		}
+	}
 	tg.nextID++
 	id := fmt.Sprintf("acct-%06d", tg.nextID)
 	doc["id"] = id
@@ -157,13 +235,16 @@ func (tg *target) create(w http.ResponseWriter, r *http.Request) {
 func (tg *target) search(w http.ResponseWriter, r *http.Request) {
 	m := filterRE.FindStringSubmatch(r.URL.Query().Get("filter"))
 	if m == nil {
-		scimError(w, http.StatusBadRequest, "only userName eq is supported")
+		scimError(w, http.StatusBadRequest, "only userName, externalId and emails.value eq "+
+			"are supported")
 		return
 	}
 	tg.mu.Lock()
 	var found []any
-	if id, ok := tg.byName[strings.ToLower(m[1])]; ok {
-		found = append(found, tg.accounts[id])
+	for _, doc := range tg.accounts {
+		if matches(doc, m[1], m[2]) {
+			found = append(found, doc)
+		}
 	}
 	tg.mu.Unlock()
 	writeSCIM(w, http.StatusOK, map[string]any{
@@ -223,6 +304,37 @@ func (tg *target) delete(w http.ResponseWriter, id string) {
 	delete(tg.accounts, id)
 	tg.deletes.Add(1)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// matches reports whether an account's attribute (userName and
+// emails.value compared without regard to case) equals value.
+func matches(doc map[string]any, attr, value string) bool {
+	switch attr {
+	case "userName":
+		name, _ := doc["userName"].(string)
+		return strings.EqualFold(name, value)
+	case "externalId":
+		ext, _ := doc["externalId"].(string)
+		return ext == value
+	}
+	for _, email := range emailsOf(doc) {
+		if strings.EqualFold(email, value) {
+			return true
+		}
+	}
+	return false
+}
+
+func emailsOf(doc map[string]any) []string {
+	list, _ := doc["emails"].([]any)
+	var out []string
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if v, _ := m["value"].(string); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // account returns a copy of the account holding userName, or nil.

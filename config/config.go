@@ -167,18 +167,29 @@ type App struct {
 	Burst     int     `yaml:"burst"`
 }
 
-// Scope selects the directory users of an app: every user, the members of
-// listed groups, or explicit assignments.
+// Scope selects the directory users of an app: every user, the direct
+// members of listed groups, or explicit assignments.
+//
+// Each entry of Groups names a directory group by its displayName, its id
+// or its externalId, all compared without regard to case. The externalId
+// (the identity provider's object id) is the one to prefer: it never
+// changes, whereas a renamed group named by displayName takes its members
+// out of scope, and under the delete policy deletes their accounts. An
+// entry matching several groups (display names need not be unique) puts
+// the members of each in scope.
 type Scope struct {
 	All         bool         `yaml:"all"`
-	Groups      []string     `yaml:"groups"` // group displayNames
+	Groups      []string     `yaml:"groups"`
 	Assignments []Assignment `yaml:"assignments"`
 }
 
 // Assignment puts one directory user in scope, with values for mandatory
-// fields the mapping leaves unmapped.
+// fields the mapping leaves unmapped. User names the directory user by its
+// id, its externalId or its userName, compared without regard to case and
+// tried in that order, so an entry by id or externalId survives a change
+// of userName.
 type Assignment struct {
-	User   string         `yaml:"user"` // userName
+	User   string         `yaml:"user"`
 	Fields map[string]any `yaml:"fields"`
 }
 
