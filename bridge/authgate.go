@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/scim-bridge/scim-bridge/bridge/connector"
 )
@@ -35,29 +32,19 @@ const (
 	authRefused                     // the app refused the credentials
 )
 
-// verdictOf reads a call's error. A 401, or a token endpoint refusing the
-// client (RFC 6749 section 5.2 answers 400 or 401; some answer 403), is
-// a refusal of the credentials, which are the app's, not the user's. A 403
-// of the app itself is not: it can concern one account (an owner the API
-// may not touch), so it stays a failure of that user.
+// verdictOf reads a call's error. connector.ErrUnauthorized (a 401, or a
+// token endpoint refusing the client) is a refusal of the credentials,
+// which are the app's, not the user's. A 403 of the app itself is not: it
+// can concern one account (an owner the API may not touch), so it stays a
+// failure of that user.
 func verdictOf(err error) authVerdict {
-	if err == nil || errors.Is(err, connector.ErrNotFound) ||
-		errors.Is(err, connector.ErrConflict) {
-		return authAccepted
-	}
 	var ce *connector.Error
-	if !errors.As(err, &ce) || ce.Status == 0 {
-		return authUnknown
-	}
-	var re *oauth2.RetrieveError
-	token := errors.As(err, &re)
-	switch s := ce.Status; {
-	case s == http.StatusUnauthorized:
+	switch {
+	case err == nil, errors.Is(err, connector.ErrNotFound), errors.Is(err, connector.ErrConflict):
+		return authAccepted
+	case errors.Is(err, connector.ErrUnauthorized):
 		return authRefused
-	case token && s >= 400 && s < 500 && s != http.StatusRequestTimeout &&
-		s != http.StatusTooManyRequests:
-		return authRefused
-	case token || s >= 500 || s == http.StatusTooManyRequests:
+	case !errors.As(err, &ce) || ce.Status == 0 || ce.Retryable:
 		return authUnknown
 	}
 	return authAccepted

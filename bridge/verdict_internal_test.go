@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/scim-bridge/scim-bridge/bridge/connector"
 )
 
@@ -17,10 +15,12 @@ func TestVerdictOf(t *testing.T) {
 	status := func(s int) error {
 		return connector.StatusError("update", s, http.Header{}, "", time.Now())
 	}
+	// A token endpoint's refusal, as the scim connector reports it.
 	token := func(s int) error {
 		e := connector.StatusError("update", s, http.Header{}, "", time.Now())
-		e.Err = fmt.Errorf("token request: %w", &oauth2.RetrieveError{
-			Response: &http.Response{StatusCode: s}})
+		if s != http.StatusTooManyRequests && s < 500 {
+			e.Err = fmt.Errorf("%w: token request refused", connector.ErrUnauthorized)
+		}
 		return e
 	}
 	tests := []struct {

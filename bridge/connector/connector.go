@@ -22,6 +22,10 @@ var (
 	// ErrConflict: the application already has an account with the same
 	// identifying key; the engine looks it up and adopts it.
 	ErrConflict = errors.New("account already exists")
+	// ErrUnauthorized: the application, or the token endpoint that issues
+	// the connector's access tokens, refused the connector's credentials.
+	// It concerns every account of the app, not the one of the call.
+	ErrUnauthorized = errors.New("credentials refused")
 )
 
 // Fields is an application record: field name to value, as the mapping

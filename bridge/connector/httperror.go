@@ -14,7 +14,8 @@ import (
 // for the connector kinds that speak HTTP. detail is the application's own
 // explanation when it gave one.
 //
-//   - 404 wraps ErrNotFound and 409 wraps ErrConflict; both are permanent.
+//   - 404 wraps ErrNotFound, 409 ErrConflict and 401 ErrUnauthorized; all
+//     three are permanent for the call.
 //   - 408, 429 and 5xx (except 501 and 505, which will not change) are
 //     retryable, with the wait of a Retry-After header when there is one.
 //   - Any other status is permanent: the request itself is wrong.
@@ -28,6 +29,8 @@ func StatusError(op string, status int, h http.Header, detail string, now time.T
 		e.Err = fmt.Errorf("%w: %s", ErrNotFound, detail)
 	case status == http.StatusConflict:
 		e.Err = fmt.Errorf("%w: %s", ErrConflict, detail)
+	case status == http.StatusUnauthorized:
+		e.Err = fmt.Errorf("%w: %s", ErrUnauthorized, detail)
 	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests,
 		status >= 500 && status != http.StatusNotImplemented &&
 			status != http.StatusHTTPVersionNotSupported:

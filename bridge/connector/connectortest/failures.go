@@ -58,16 +58,18 @@ func testFailures(t *testing.T, tg Target) {
 		wantAfter  time.Duration // least wait wanted
 		afterSlack time.Duration // how much more is accepted
 		wantDetail string
+		wantKind   error // a sentinel the error must wrap, when set
 	}{
-		{"429 retry after seconds", Fault{Status: 429, RetryAfter: "7"}, true, 7 * time.Second, 0, ""},
+		{"429 retry after seconds", Fault{Status: 429, RetryAfter: "7"}, true, 7 * time.Second, 0, "", nil},
 		{"503 retry after date", Fault{Status: 503, RetryAfter: date}, true,
-			25 * time.Second, 6 * time.Second, ""},
-		{"503 without header", Fault{Status: 503}, true, 0, 0, ""},
-		{"500", Fault{Status: 500}, true, 0, 0, ""},
-		{"502", Fault{Status: 502, RetryAfter: "2"}, true, 2 * time.Second, 0, ""},
+			25 * time.Second, 6 * time.Second, "", nil},
+		{"503 without header", Fault{Status: 503}, true, 0, 0, "", nil},
+		{"500", Fault{Status: 500}, true, 0, 0, "", nil},
+		{"502", Fault{Status: 502, RetryAfter: "2"}, true, 2 * time.Second, 0, "", nil},
 		{"400 with detail", Fault{Status: 400, Body: badRequest}, false, 0, 0,
-			"injected: bad attribute value"},
-		{"403", Fault{Status: 403}, false, 0, 0, ""},
+			"injected: bad attribute value", nil},
+		{"403", Fault{Status: 403}, false, 0, 0, "", nil},
+		{"401", Fault{Status: 401}, false, 0, 0, "", connector.ErrUnauthorized},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
@@ -88,6 +90,9 @@ func testFailures(t *testing.T, tg Target) {
 					"%s: got retry after %v, want %v (+%v)", c.name, after, f.wantAfter, f.afterSlack)
 				require.Contains(t, err.Error(), f.wantDetail,
 					"%s: got %q, want the application's detail", c.name, err)
+				if f.wantKind != nil {
+					requireKind(t, err, f.wantKind, c.name)
+				}
 			}
 		})
 	}

@@ -235,12 +235,17 @@ func (cl *Client) exchange(ctx context.Context, c call) (int, error) {
 
 // sendError classifies a failure to get an answer. A token endpoint that
 // refused is classified by its status, but never as not-found or conflict,
-// which would speak of the account.
+// which would speak of the account: a refusal that will not pass by itself
+// (any 4xx but 408 and 429; RFC 6749 section 5.2 answers 400 or 401, some
+// servers 403) is ErrUnauthorized.
 func (cl *Client) sendError(ctx context.Context, op string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil && ctx.Err() == nil {
 		e := connector.StatusError(op, re.Response.StatusCode, re.Response.Header, "", cl.now())
 		e.Err = fmt.Errorf("token request: %w", re)
+		if s := e.Status; s >= 400 && s < 500 && !e.Retryable {
+			e.Err = fmt.Errorf("%w: token request: %w", connector.ErrUnauthorized, re)
+		}
 		return e
 	}
 	return connector.TransportError(ctx, op, err)

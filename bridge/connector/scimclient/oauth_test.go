@@ -3,6 +3,7 @@ package scimclient_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -123,9 +124,10 @@ func TestOAuthTokenErrors(t *testing.T) {
 		secret    string
 		wantRetry bool
 		wantAfter string
+		wantAuth  bool
 	}{
-		{"token endpoint unavailable", http.StatusServiceUnavailable, testClientSecret, true, "4s"},
-		{"wrong client secret", 0, "not-the-secret", false, "0s"},
+		{"token endpoint unavailable", http.StatusServiceUnavailable, testClientSecret, true, "4s", false},
+		{"wrong client secret", 0, "not-the-secret", false, "0s", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,6 +147,8 @@ func TestOAuthTokenErrors(t *testing.T) {
 				"retryable: got %v, want %v (err %v)", retry, tt.wantRetry, err)
 			require.Equal(t, tt.wantAfter, after.String(),
 				"retry after: got %v, want %s", after, tt.wantAfter)
+			require.Equal(t, tt.wantAuth, errors.Is(err, connector.ErrUnauthorized),
+				"ErrUnauthorized: got %v, want %v (err %v)", !tt.wantAuth, tt.wantAuth, err)
 			require.NotContains(t, err.Error(), tt.secret, "the error shows the client secret")
 		})
 	}
