@@ -120,7 +120,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 		return nil, err
 	}
 	a.proj.Store(p)
-	a.conn, a.bulk = e.newBulkConn(a.name, conn, a.concurrency)
+	a.conn, a.bulk = e.newBulkConn(a)
 	return a, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -31,7 +32,8 @@ import (
 //     the single call would have returned, and it lands on its own key;
 //   - a failure of the request as a whole (a 429 with Retry-After, a 5xx,
 //     a timeout) is every operation's error, so each key retries with its
-//     own backoff, and the app's pause on 429 applies to all of them.
+//     own backoff; a 429 pauses the app before anyone hears of it, and
+//     operations queued already wait the pause out before they are sent.
 //
 // Limits. The app's concurrency caps requests in flight: a bulk request
 // takes one slot, like a single call (lookups and the single calls of a
@@ -41,6 +43,14 @@ import (
 // batch size while the load on the app, and what an administrator set the
 // limit for, stays measured in user changes. To fill requests, a bulk app
 // runs BulkMax reconciles per unit of concurrency.
+//
+// A request is sent once a request's worth of operations is queued, or
+// BulkLinger after the first of a partial one; a lone operation goes as
+// the single call. The pool holds 2 x concurrency x limit keys once the
+// app has said its limit (see widen), so that requests can fill. A
+// request the app refuses as a whole for good (401, 403, a malformed
+// request) fails each of its operations for good, as the single calls
+// would have been refused.
 //
 // No request outlives any of its operations: its deadline is the earliest
 // of their call deadlines (so it ends before any of their leases could
@@ -53,7 +63,8 @@ type bulkConn struct {
 	connector.Connector // single calls: lookups, and when bulk is off
 	bulk                connector.Bulker
 	log                 *slog.Logger
-	app                 string
+	a                   *app
+	clock               func() time.Time
 	linger              time.Duration // how long a partial batch waits for more
 	most                int           // the engine's cap on operations per request
 	slots               chan struct{} // one per request in flight
@@ -77,25 +88,25 @@ type bulkEntry struct {
 
 var _ connector.Connector = (*bulkConn)(nil)
 
-// newBulkConn wraps conn when it can take bulk requests; otherwise it
-// returns conn and nil.
-func (e *Engine) newBulkConn(name string, conn connector.Connector,
-	concurrency int) (connector.Connector, *bulkConn) {
-	b, ok := conn.(connector.Bulker)
+// newBulkConn wraps a's connector when it can take bulk requests;
+// otherwise it returns the connector and nil.
+func (e *Engine) newBulkConn(a *app) (connector.Connector, *bulkConn) {
+	b, ok := a.conn.(connector.Bulker)
 	if !ok || e.tune.BulkMax < 2 {
-		return conn, nil
+		return a.conn, nil
 	}
 	c := &bulkConn{
-		Connector: conn,
+		Connector: a.conn,
 		bulk:      b,
 		log:       e.log,
-		app:       name,
+		a:         a,
+		clock:     e.clock,
 		linger:    e.tune.BulkLinger,
 		most:      e.tune.BulkMax,
-		slots:     make(chan struct{}, concurrency),
+		slots:     make(chan struct{}, a.concurrency),
 		requests: func(ops int) {
-			e.metrics.bulkRequests.WithLabelValues(name).Inc()
-			e.metrics.bulkOps.WithLabelValues(name).Add(float64(ops))
+			e.metrics.bulkRequests.WithLabelValues(a.name).Inc()
+			e.metrics.bulkOps.WithLabelValues(a.name).Add(float64(ops))
 		},
 	}
 	return c, c
@@ -128,6 +139,7 @@ func (c *bulkConn) Lookup(ctx context.Context, key connector.Key) (string, error
 	err := c.withSlot(ctx, func() error {
 		var err error
 		id, err = c.Connector.Lookup(ctx, key)
+		c.throttled(err)
 		return err
 	})
 	return id, err
@@ -199,11 +211,16 @@ func (c *bulkConn) lingered() {
 	}
 }
 
-// send waits for a free slot, takes up to a request's worth of pending
-// operations (more may have come while it waited) and sends them.
+// send waits for a free slot and for the end of any pause the app asked
+// for, takes up to a request's worth of pending operations (more may have
+// come meanwhile, and some may have been given up) and sends them.
+// Operations queued before a 429 are thus not sent inside its pause.
 func (c *bulkConn) send() {
 	c.slots <- struct{}{}
 	defer func() { <-c.slots }()
+	if d := time.Unix(0, c.a.holdUntil.Load()).Sub(c.clock()); d > 0 {
+		time.Sleep(d)
+	}
 
 	c.mu.Lock()
 	n := min(len(c.pending), max(c.width, 1))
@@ -222,6 +239,7 @@ func (c *bulkConn) send() {
 		// A lone operation goes as the single call it is.
 		e := batch[0]
 		e.res = c.call(e.ctx, e.op)
+		c.throttled(e.res.Err)
 		close(e.done)
 	default:
 		c.sendBatch(batch)
@@ -244,8 +262,11 @@ func (c *bulkConn) sendBatch(batch []*bulkEntry) {
 			"%d results for %d operations", len(results), len(ops))}
 	}
 	if err != nil {
-		c.log.Debug("bulk request failed", "app", c.app, "ops", len(ops), "err", err)
+		c.log.Debug("bulk request failed", "app", c.a.name, "ops", len(ops), "err", err)
 	}
+	// The pause starts before anyone hears of the 429, so that the next
+	// request, which may be waiting for this one's slot, is held too.
+	c.throttled(err)
 	for i, e := range batch {
 		if err != nil {
 			e.res = connector.Result{Err: err}
@@ -256,25 +277,33 @@ func (c *bulkConn) sendBatch(batch []*bulkEntry) {
 	}
 }
 
+// throttled pauses the app when err is a 429, as reconciler.call does
+// once the error reaches it.
+func (c *bulkConn) throttled(err error) {
+	if statusOf(err) != http.StatusTooManyRequests {
+		return
+	}
+	_, after := connector.Retryable(err)
+	c.a.hold(c.clock().Add(after))
+}
+
 // batchContext is the context of one request: it keeps the values of the
 // first operation's context, ends at the earliest deadline of all, and is
 // cancelled once every operation's context is.
 func batchContext(batch []*bulkEntry) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	base := context.WithoutCancel(batch[0].ctx)
 	var soonest time.Time
 	for _, e := range batch {
 		if d, ok := e.ctx.Deadline(); ok && (soonest.IsZero() || d.Before(soonest)) {
 			soonest = d
 		}
 	}
-	stopDeadline := func() bool { return true }
+	ctx, cancel := context.WithCancel(base)
 	if !soonest.IsZero() {
-		var c2 context.CancelFunc
-		ctx, c2 = context.WithDeadline(ctx, soonest)
-		stopDeadline = func() bool { c2(); return true }
+		ctx, cancel = context.WithDeadline(base, soonest)
 	}
 
-	live := atomic.Int64{}
+	var live atomic.Int64
 	live.Store(int64(len(batch)))
 	stops := make([]func() bool, 0, len(batch))
 	for _, e := range batch {
@@ -288,7 +317,6 @@ func batchContext(batch []*bulkEntry) (context.Context, context.CancelFunc) {
 		for _, stop := range stops {
 			stop()
 		}
-		stopDeadline()
 		cancel()
 	}
 }
@@ -298,6 +326,7 @@ func (c *bulkConn) single(ctx context.Context, op connector.Operation) connector
 	var res connector.Result
 	res.Err = c.withSlot(ctx, func() error {
 		res = c.call(ctx, op)
+		c.throttled(res.Err)
 		return res.Err
 	})
 	return res

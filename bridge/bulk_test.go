@@ -36,6 +36,13 @@ type farBridge struct {
 	// refuse is a userName whose bulk creates the proxy answers itself
 	// with 400, as a target does that finds a value it cannot take.
 	refuse string
+	// refuseBulks are the statuses the next bulk requests are answered
+	// with instead of being passed on; a 429 says Retry-After: 1.
+	refuseBulks []int
+	// quietUntil ends the Retry-After window of the last 429; early lists
+	// the requests that arrived inside such a window.
+	quietUntil time.Time
+	early      []string
 	// bulks holds, per bulk request, the status of each operation.
 	bulks [][]string
 	// writes counts single writes (POST, PUT, PATCH, DELETE of /Users).
@@ -58,6 +65,19 @@ func startFar(tb testing.TB, maxOps int) *farBridge {
 
 // forward passes a request to the far bridge and records it.
 func (f *farBridge) forward(w http.ResponseWriter, r *http.Request) {
+	if status, ok := f.refused(r); ok {
+		if status == http.StatusTooManyRequests {
+			// A slow answer lets retried operations queue meanwhile,
+			// which must then wait out the pause.
+			time.Sleep(500 * time.Millisecond)
+			f.mu.Lock()
+			f.quietUntil = time.Now().Add(time.Second)
+			f.mu.Unlock()
+			w.Header().Set("Retry-After", "1")
+		}
+		scimError(w, status, "refused as a whole")
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
@@ -96,6 +116,29 @@ func (f *farBridge) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
+}
+
+// earlyTolerance allows for the proxy and the engine reading the clock at
+// slightly different moments around one answer.
+const earlyTolerance = 20 * time.Millisecond
+
+// refused notes a request inside a Retry-After window, and says whether
+// it is a bulk request to refuse as a whole, with which status.
+func (f *farBridge) refused(r *http.Request) (int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	if now.Before(f.quietUntil.Add(-earlyTolerance)) {
+		f.early = append(f.early, fmt.Sprintf("%s %s %v before the end of Retry-After",
+			r.Method, r.URL.Path, f.quietUntil.Sub(now)))
+	}
+	if !strings.HasSuffix(r.URL.Path, "/Bulk") || len(f.refuseBulks) == 0 {
+		return 0, false
+	}
+	status := f.refuseBulks[0]
+	f.refuseBulks = f.refuseBulks[1:]
+	f.bulks = append(f.bulks, nil)
+	return status, true
 }
 
 // withoutRefused drops from a bulk request the creates of the refused
@@ -364,4 +407,36 @@ func TestBulkFailuresLandOnTheirUser(t *testing.T) {
 	require.Zero(t, count, "the refused user has no account")
 	require.True(t, far.bulkWith("201", "409", "400"),
 		"one bulk request carried the creates, the conflict and the refusal")
+}
+
+// TestBulkRequestFailingAsAWhole has the target refuse whole bulk requests,
+// first with 500 and then with 429 and Retry-After: 1. Each user must be
+// retried on its own and delivered, none may be a dead letter, and no
+// request may reach the target inside the Retry-After window; the app has
+// one request in flight at a time, so such a request would have been sent
+// inside it.
+func TestBulkRequestFailingAsAWhole(t *testing.T) {
+	far := startFar(t, 10)
+	far.mu.Lock()
+	far.refuseBulks = []int{http.StatusInternalServerError, http.StatusTooManyRequests}
+	far.mu.Unlock()
+
+	store := openBolt(t)
+	users := people("whole", 30)
+	putUsers(t, store, users...)
+	app := farApp("far", far)
+	app.Concurrency = 1
+	e := newTunedEngine(t, store, "r1", bulkTuning(), app)
+	start(t, e)
+
+	for _, u := range users {
+		waitState(t, e, "far", u.ID, bridge.StateSynced)
+		acct, count := far.farUser(t, u.UserName)
+		require.Equal(t, 1, count, "accounts for %s", u.UserName)
+		require.Equal(t, u.Title, acct.Title, "title of %s", u.UserName)
+	}
+	far.mu.Lock()
+	defer far.mu.Unlock()
+	require.Empty(t, far.refuseBulks, "both refusals were served")
+	require.Empty(t, far.early, "requests inside a 429's Retry-After window")
 }
