@@ -178,10 +178,20 @@ func (c *bulkConn) do(ctx context.Context, op connector.Operation) connector.Res
 	case <-ctx.Done():
 	}
 	c.mu.Lock()
-	if !e.taken {
+	taken := e.taken
+	if !taken {
 		c.pending = slices.DeleteFunc(c.pending, func(p *bulkEntry) bool { return p == e })
 	}
 	c.mu.Unlock()
+	if taken {
+		select {
+		case <-e.done:
+			// The answer came with the cancellation: a created
+			// account's id is worth keeping.
+			return e.res
+		default:
+		}
+	}
 	return connector.Result{Err: fmt.Errorf("%s: %w", op.Kind, ctx.Err())}
 }
 
