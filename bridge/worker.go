@@ -13,7 +13,8 @@ import (
 // pool works one app's queue in this replica: a leaser takes keys in
 // batches (one store write for many keys) while concurrency workers
 // reconcile them. At most twice concurrency keys are held at once: those
-// being worked on and a batch waiting for a free worker.
+// being worked on and a batch waiting for a free worker (for an app that
+// takes bulk requests, twice concurrency times its bulk limit; see widen).
 type pool struct {
 	e *Engine
 	a *app
