@@ -17,8 +17,10 @@ import (
 // TestSIGTERMFinishesInFlightRequest sends SIGTERM while a large SCIM
 // Bulk request is in flight: the bridge must answer it in full before it
 // exits cleanly, and the users it created must be there after a restart.
-// The request body is streamed in two halves with the signal in between,
-// so the request is certainly in flight when the signal arrives.
+// The request body is streamed in two halves with the signal in between.
+// The request asks for 100-continue, which the bridge sends once its
+// handler reads the body, and the client only then takes the first half:
+// so the request is certainly in the handler when the signal arrives.
 func TestSIGTERMFinishesInFlightRequest(t *testing.T) {
 	const n = 1000
 	p := bridgetest.Start(t, bridgetest.Options{})
@@ -29,24 +31,28 @@ func TestSIGTERMFinishesInFlightRequest(t *testing.T) {
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+p.SCIMToken)
 	req.Header.Set("Content-Type", "application/scim+json")
+	req.Header.Set("Expect", "100-continue")
 	req.ContentLength = int64(len(body))
+	client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	t.Cleanup(client.CloseIdleConnections)
 	type answer struct {
 		resp *http.Response
 		err  error
 	}
 	answered := make(chan answer, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := client.Do(req)
 		answered <- answer{resp, err}
 	}()
 
 	half := len(body) / 2
+	// The write returns once the client took it, after the 100-continue.
 	_, err = pw.Write(body[:half])
 	require.NoError(t, err, "first half of the body")
 	p.Terminate()
 	await(t, 30*time.Second, func() bool { return strings.Contains(p.Logs(), "shutting down") },
 		func() string { return "the bridge to begin its shutdown" })
-	require.True(t, p.Running(), "the bridge waits for the request in flight")
+	require.True(t, p.Running(), "the bridge waits for the request in flight:\n%s", p.Logs())
 	_, err = pw.Write(body[half:])
 	require.NoError(t, err, "second half of the body")
 	require.NoError(t, pw.Close())
