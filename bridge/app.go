@@ -44,6 +44,7 @@ type app struct {
 	def         *mappings.App
 	kind        string
 	conn        connector.Connector
+	bulk        *bulkConn // conn, when it groups writes into bulk requests
 	scope       scope
 	policy      string
 	concurrency int
@@ -121,6 +122,7 @@ func (e *Engine) newApp(ctx context.Context, c config.App, kinds Kinds) (*app, e
 		return nil, err
 	}
 	a.proj.Store(p)
+	a.conn, a.bulk = e.newBulkConn(a)
 	return a, nil
 }
 

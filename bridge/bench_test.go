@@ -33,10 +33,12 @@ import (
 )
 
 // The benchmarks provision into webhook receivers on local HTTP servers
-// through the real webhook connector. Run them with
+// through the real webhook connector, and QuickSyncBulk into a second
+// scim-bridge process through the real scim connector. Run them with
 //
 //	go test -run '^$' -bench QuickSync -benchmem ./bridge/
 //	go test -run '^$' -bench ChangeLatency -benchtime 1000x ./bridge/
+//	go test -run '^$' -bench QuickSyncBulk ./bridge/
 //
 // (-bench . runs both, the latency one for about a second's worth of
 // changes.)
@@ -465,4 +467,46 @@ func scimDo(b *testing.B, method, url, body string, want int, out any) {
 	if out != nil {
 		require.NoError(b, json.NewDecoder(resp.Body).Decode(out))
 	}
+}
+
+// BenchmarkQuickSyncBulk runs a quick sync of N users linked to a SCIM app
+// whose target (a second scim-bridge process) takes bulk requests, and
+// reports the users pushed per second and the bulk requests each quick
+// sync took. Check that it still works with -benchtime 1x.
+func BenchmarkQuickSyncBulk(b *testing.B) {
+	for _, n := range []int{2_000, 10_000} {
+		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) { benchQuickSyncBulk(b, n) })
+	}
+}
+
+func benchQuickSyncBulk(b *testing.B, n int) {
+	ctx := context.Background()
+	store, _ := benchStore(b, "bolt")
+	seedUsers(b, store, n)
+	far := startFar(b, 1000)
+	app := farApp("far", far)
+	app.Concurrency = benchConcurrency
+	e := newBenchEngine(b, store, app)
+	start(b, e)
+	eventually(b, time.Duration(n)*time.Millisecond+time.Minute, func() bool {
+		_, ops, writes := far.counts()
+		return ops+writes >= n
+	}, "every user created")
+	waitIdle(b, e, store, time.Minute)
+
+	var pushed, requests int
+	for b.Loop() {
+		bulks0, ops0, writes0 := far.counts()
+		job, err := e.StartSync(ctx, "far", bridge.SyncOptions{RequestedBy: "bench"})
+		require.NoError(b, err)
+		j := waitJob(b, e, job.ID, time.Duration(n)*time.Millisecond+time.Minute)
+		require.Equal(b, bridge.JobDone, j.State)
+		require.Equal(b, n, j.Done)
+		bulks, ops, writes := far.counts()
+		require.Equal(b, n, ops-ops0+writes-writes0, "one write per user")
+		pushed += n
+		requests += bulks - bulks0
+	}
+	b.ReportMetric(float64(pushed)/b.Elapsed().Seconds(), "users/s")
+	b.ReportMetric(float64(requests)/float64(b.N), "bulk-requests/sync")
 }

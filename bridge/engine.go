@@ -122,6 +122,13 @@ type Tuning struct {
 	// StallAfter is how long a quick sync waits for a user before it
 	// checks whether that user still needs anything (default 30s).
 	StallAfter time.Duration
+	// BulkMax caps the operations of one bulk request to an app that
+	// takes them, below what the app advertises; one turns bulk off
+	// (default 100). See bulk.go.
+	BulkMax int
+	// BulkLinger is how long a partial bulk request waits for more
+	// operations before it is sent (default 20ms).
+	BulkLinger time.Duration
 }
 
 func (t *Tuning) withDefaults() {
@@ -143,9 +150,11 @@ func (t *Tuning) withDefaults() {
 	def(&t.BackoffMax, 10*time.Minute)
 	def(&t.ShutdownGrace, 5*time.Second)
 	def(&t.StallAfter, 30*time.Second)
+	def(&t.BulkLinger, 20*time.Millisecond)
 	defInt(&t.MaxAttempts, 10)
 	defInt(&t.MaxThrottled, 100)
 	defInt(&t.SyncPage, 500)
+	defInt(&t.BulkMax, 100)
 }
 
 // Engine is the sync engine of one replica. Its methods are safe for

@@ -18,6 +18,10 @@ type metrics struct {
 	authFaults  *prometheus.CounterVec
 	queue       *prometheus.GaugeVec
 	jobs        *prometheus.CounterVec
+	// bulkRequests and bulkOps count bulk requests sent and the
+	// operations in them; calls counts each operation as well.
+	bulkRequests *prometheus.CounterVec
+	bulkOps      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -57,10 +61,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "scim_bridge_sync_jobs_total",
 			Help: "Quick sync jobs finished, by final state.",
 		}, []string{"state"}),
+		bulkRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_bridge_sync_bulk_requests_total",
+			Help: "Bulk requests sent, by app.",
+		}, []string{"app"}),
+		bulkOps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scim_bridge_sync_bulk_operations_total",
+			Help: "Operations sent inside bulk requests, by app.",
+		}, []string{"app"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.changes, m.calls, m.callSeconds, m.reconcile, m.deadLetters,
-			m.authFaults, m.queue, m.jobs)
+			m.authFaults, m.queue, m.jobs, m.bulkRequests, m.bulkOps)
 	}
 	return m
 }

@@ -13,13 +13,15 @@ import (
 // pool works one app's queue in this replica: a leaser takes keys in
 // batches (one store write for many keys) while concurrency workers
 // reconcile them. At most twice concurrency keys are held at once: those
-// being worked on and a batch waiting for a free worker.
+// being worked on and a batch waiting for a free worker (for an app that
+// takes bulk requests, twice concurrency times its bulk limit; see widen).
 type pool struct {
 	e *Engine
 	a *app
 
-	tokens chan struct{} // one per key this replica may hold
-	work   chan *held
+	workers int           // reconciles at once: concurrency, times BulkMax for bulk
+	tokens  chan struct{} // one per key this replica may hold
+	work    chan *held
 	// leasing is closed when the leaser stops, after which busy only
 	// goes down.
 	leasing chan struct{}
@@ -43,17 +45,20 @@ type held struct {
 }
 
 func newPool(e *Engine, a *app) *pool {
+	workers := a.concurrency
+	if a.bulk != nil {
+		workers *= a.bulk.most // see widen
+	}
 	p := &pool{
 		e:       e,
 		a:       a,
-		tokens:  make(chan struct{}, 2*a.concurrency),
+		workers: workers,
+		tokens:  make(chan struct{}, 2*workers),
 		work:    make(chan *held, 2*a.concurrency),
 		held:    map[*held]struct{}{},
 		leasing: make(chan struct{}),
 	}
-	for range cap(p.tokens) {
-		p.tokens <- struct{}{}
-	}
+	p.addTokens(2 * a.concurrency)
 	return p
 }
 
@@ -61,7 +66,10 @@ func newPool(e *Engine, a *app) *pool {
 // reconciles run under, which outlives ctx by the shutdown grace period.
 func (p *pool) run(ctx, work context.Context) {
 	var wg sync.WaitGroup
-	for range p.a.concurrency {
+	if p.a.bulk != nil {
+		go p.widen(ctx)
+	}
+	for range p.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

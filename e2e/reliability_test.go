@@ -73,7 +73,9 @@ type account struct {
 //     create shows as two accounts instead of being hidden by a 409;
 //   - it notes every moment two requests about one user are in flight at
 //     once, which would mean two workers pushed that user together;
-//   - it can refuse its first requests with 500 and 429 (Retry-After: 1);
+//   - it can refuse every request for a while with 500 and 429
+//     (Retry-After: 1), and notes any request that arrives inside the
+//     Retry-After window of a 429;
 //   - it can hold the writes of one sender until that sender disconnects,
 //     and then either apply them, as a target does whose answer is lost
 //     when the bridge dies (the write happened, the bridge never heard of
@@ -90,8 +92,13 @@ type recorder struct {
 	overlaps []string
 	seq      int
 	writes   map[string]int // operation → writes applied
-	// failLeft requests are still to be refused; failed counts refusals.
-	failLeft, failed int
+	// Every request until failUntil is refused; failed counts refusals.
+	failUntil time.Time
+	failed    int
+	// quietUntil ends the Retry-After window of the last 429; early lists
+	// the requests that arrived inside such a window.
+	quietUntil time.Time
+	early      []string
 	// holdSender's writes of operation holdOp are held once writes of that
 	// operation reach holdFrom, and then applied when holdLands; held
 	// counts those waiting now.
@@ -114,12 +121,12 @@ func newRecorder(t *testing.T) *recorder {
 	return rec
 }
 
-// failFirst makes the recorder refuse its next n requests, alternately
+// failFor makes the recorder refuse every request for d, alternately
 // with 500 and with 429 and Retry-After: 1.
-func (rec *recorder) failFirst(n int) {
+func (rec *recorder) failFor(d time.Duration) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	rec.failLeft = n
+	rec.failUntil = time.Now().Add(d)
 }
 
 // holdWrites holds every op write of sender once the recorder has applied
@@ -169,7 +176,7 @@ func (rec *recorder) serve(w http.ResponseWriter, r *http.Request) {
 	defer rec.enter(user)()
 	// A short pause widens the window in which an overlap would be seen.
 	time.Sleep(time.Millisecond)
-	if status, ok := rec.refuse(); ok {
+	if status, ok := rec.refuse(user); ok {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}
@@ -233,15 +240,28 @@ func (rec *recorder) enter(user string) func() {
 	}
 }
 
-func (rec *recorder) refuse() (int, bool) {
+// earlyTolerance allows for the two processes reading the clock at
+// slightly different moments around one answer.
+const earlyTolerance = 20 * time.Millisecond
+
+// refuse decides whether a request about user is refused, and notes it
+// when it arrived inside the Retry-After window of a 429.
+func (rec *recorder) refuse(user string) (int, bool) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.failLeft == 0 {
+	now := time.Now()
+	if now.Before(rec.quietUntil.Add(-earlyTolerance)) {
+		rec.early = append(rec.early, fmt.Sprintf("%s %v before the end of Retry-After",
+			user, rec.quietUntil.Sub(now)))
+	}
+	if !now.Before(rec.failUntil) {
 		return 0, false
 	}
-	rec.failLeft--
 	rec.failed++
 	if rec.failed%2 == 0 {
+		// The window starts before the answer leaves, which only makes
+		// it shorter than the bridge's.
+		rec.quietUntil = now.Add(time.Second)
 		return http.StatusTooManyRequests, true
 	}
 	return http.StatusInternalServerError, true
@@ -332,6 +352,16 @@ func (rec *recorder) mismatches(users []wantUser) (wrong []string, duplicates []
 		}
 	}
 	return wrong, duplicates
+}
+
+// tamper sets the title of every account to "tampered", as someone
+// editing the app directly would.
+func (rec *recorder) tamper() {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, a := range rec.accounts {
+		a.fields["title"] = "tampered"
+	}
 }
 
 func (rec *recorder) heldNow() int {
@@ -544,11 +574,16 @@ func TestKillDuringProvisioningAndQuickSync(t *testing.T) {
 	awaitDelivered(t, rec, users, 3*time.Minute)
 
 	// Quick sync: the directory changes while it runs, and the kill comes
-	// after 2,000 more updates, with updates in flight.
+	// after 2,000 more updates, with updates in flight. The quick sync
+	// must still push every user, and account for each in its counters.
 	var job struct {
-		ID, State           string
-		Done, Failed, Total int
+		ID, State                    string
+		Done, Failed, Skipped, Total int
 	}
+	// Every account is changed behind the bridge's back first: the updates
+	// that the directory changes cause repair a few, and only the forced
+	// push of the quick sync can repair the rest.
+	rec.tamper()
 	send(t, p, http.MethodPost, "/admin/v1/apps/hook/sync", p.AdminToken, []byte(`{}`),
 		http.StatusAccepted, &job)
 	rec.holdWrites("/r0", "update", rec.count("update")+2000, false)
@@ -564,30 +599,76 @@ func TestKillDuringProvisioningAndQuickSync(t *testing.T) {
 	}, func() string { return fmt.Sprintf("the quick sync to finish (last: %+v)", job) })
 	require.Equal(t, "done", job.State)
 	require.Zero(t, job.Failed)
+	require.Equal(t, n, job.Total, "users the quick sync covered")
+	require.Equal(t, job.Total, job.Done+job.Skipped+job.Failed,
+		"done + skipped + failed (%+v)", job)
 	awaitDelivered(t, rec, users, 3*time.Minute)
 	requireNoDeadLetters(t, p)
 }
 
-// TestTargetOutageIsRiddenOut has the app answer its first requests with
-// 500 and 429 (Retry-After: 1), then recover: every user must be
-// delivered, and none may end as a dead letter.
+// outageConfig configures one webhook app with the default number of
+// tries and backoffs short enough that several fit in an outage. The app
+// has one call in flight at a time, so that the recorder can tell that a
+// request inside a Retry-After window was sent inside it.
+const outageConfig = `
+sync:
+  poll_interval: 200ms
+  backoff_base: 100ms
+  backoff_max: 1s
+apps:
+  - name: hook
+    catalog: webhook
+    provisioning: true
+    scope: {all: true}
+    concurrency: 1
+    connector:
+      kind: webhook
+      url: %s
+      secret: {env: E2E_RELIABILITY_SECRET}
+`
+
+// TestTargetOutageIsRiddenOut has the app refuse every request for five
+// seconds, alternately with 500 and with 429 (Retry-After: 1), while users
+// are created, and again while they change. With the default number of
+// tries every user must be delivered once the app recovers, none may end
+// as a dead letter, and no request may reach the app inside the
+// Retry-After window of a 429.
 func TestTargetOutageIsRiddenOut(t *testing.T) {
+	const outage = 5 * time.Second
 	rec := newRecorder(t)
-	rec.failFirst(40)
-	p := startBridge(t, rec, "/r0", "")
+	p := bridgetest.Start(t, bridgetest.Options{
+		Config: fmt.Sprintf(outageConfig, rec.srv.URL+"/r0"),
+		Env:    []string{"E2E_RELIABILITY_SECRET=" + hookSecret},
+	})
+
+	rec.failFor(outage)
+	began := time.Now()
 	users := bulkCreate(t, p, "outage", 200)
 	awaitDelivered(t, rec, users, 2*time.Minute)
-	rec.mu.Lock()
-	failed := rec.failed
-	rec.mu.Unlock()
-	require.Equal(t, 40, failed, "the outage was served in full")
-	requireNoDeadLetters(t, p)
+	requireOutageRiddenOut(t, rec, p, began.Add(outage))
 
-	// The same for changes after a second outage.
-	rec.failFirst(40)
+	// The same for changes during a second outage.
+	rec.failFor(outage)
+	began = time.Now()
 	patchUsers(t, []*bridgetest.Process{p}, every(users, 0, 2), "after the outage", false)
 	awaitDelivered(t, rec, users, 2*time.Minute)
+	requireOutageRiddenOut(t, rec, p, began.Add(outage))
+}
+
+// requireOutageRiddenOut checks, once every user is delivered, that the
+// outage refused requests with both statuses, that delivery came after
+// it, that nothing is a dead letter, and that Retry-After was honoured.
+func requireOutageRiddenOut(t *testing.T, rec *recorder, p *bridgetest.Process, over time.Time) {
+	t.Helper()
+	rec.mu.Lock()
+	failed, early := rec.failed, slices.Clone(rec.early)
+	rec.failed = 0
+	rec.mu.Unlock()
+	require.False(t, time.Now().Before(over), "delivered before the outage was over")
+	require.GreaterOrEqual(t, failed, 2, "refused requests: want both a 500 and a 429")
+	t.Logf("the outage refused %d requests", failed)
 	requireNoDeadLetters(t, p)
+	require.Empty(t, early, "requests inside a 429's Retry-After window")
 }
 
 // TestReplicasOnRedis runs two and three bridges on one Redis. Users are

@@ -222,7 +222,20 @@ func (p *Process) Kill() {
 // bridge does not stop within the timeout or exits with an error.
 func (p *Process) Stop(timeout time.Duration) {
 	p.t.Helper()
+	p.Terminate()
+	p.Wait(timeout)
+}
+
+// Terminate sends SIGTERM and returns at once, so that a test can act
+// while the bridge shuts down; Wait then waits for its exit.
+func (p *Process) Terminate() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// Wait waits for the process to exit cleanly, failing the test if it does
+// not within the timeout (and killing it) or exits with an error.
+func (p *Process) Wait(timeout time.Duration) {
+	p.t.Helper()
 	select {
 	case <-p.done:
 	case <-time.After(timeout):

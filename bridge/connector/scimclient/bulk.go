@@ -50,10 +50,14 @@ type bulkResult struct {
 }
 
 // Bulk sends ops in one POST /Bulk and returns each operation's result,
-// classified as its single call would be: creates and updates as PATCH
-// operations, deactivations as PATCH of active, deletions as DELETE. An
-// operation whose fields are invalid is not sent and gets its error. The
-// whole call fails when ops is longer than MaxBulk or the request fails.
+// classified as its single call would be: creates as POST, updates as
+// PATCH operations, deactivations as PATCH of active, deletions as DELETE.
+// An operation whose fields are invalid is not sent and gets its error.
+// Operations that do not fit the application's advertised maxPayloadSize
+// in one request go in several, one after another; one that fits no
+// request gets its own error. The whole call fails when ops is longer
+// than MaxBulk or its only request fails; when there were several, a
+// request that failed gives its error to each of its operations.
 func (cl *Client) Bulk(ctx context.Context, ops []connector.Operation) ([]connector.Result, error) {
 	most, err := cl.MaxBulk(ctx)
 	if err != nil {
@@ -84,25 +88,84 @@ func (cl *Client) Bulk(ctx context.Context, ops []connector.Operation) ([]connec
 		return results, nil
 	}
 
-	answers, err := cl.postBulk(ctx, sent)
+	caps, err := cl.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for k, a := range matchResults(sent, answers) {
-		results[index[k]] = cl.result(ops[index[k]].Kind, a)
+	parts, tooBig := splitPayload(sent, caps.maxPayload)
+	for _, k := range tooBig {
+		results[index[k]].Err = &connector.Error{Op: string(ops[index[k]].Kind), Err: fmt.Errorf(
+			"the operation alone exceeds the application's bulk payload limit of %d bytes",
+			caps.maxPayload)}
+	}
+	for _, part := range parts {
+		answers, err := cl.postBulk(ctx, pick(sent, part))
+		if err != nil && len(parts) == 1 {
+			return nil, err
+		}
+		for j, a := range matchResults(pick(sent, part), answers) {
+			i := index[part[j]]
+			if err != nil {
+				// Other parts went through: this one's failure is
+				// each of its operations' own.
+				results[i].Err = err
+				continue
+			}
+			results[i] = cl.result(ops[i].Kind, a)
+		}
 	}
 	return results, nil
 }
 
-func (cl *Client) postBulk(ctx context.Context, sent []bulkOp) ([]bulkResult, error) {
-	body := map[string]any{"schemas": []string{bulkReqSchema}, "Operations": sent}
-	if caps, _ := cl.discover(ctx); caps.maxPayload > 0 {
-		if b, err := json.Marshal(body); err == nil && len(b) > caps.maxPayload {
-			return nil, &connector.Error{Op: "bulk", Err: fmt.Errorf(
-				"request of %d bytes, the application takes at most %d", len(b), caps.maxPayload)}
-		}
+// splitPayload groups the operations (by position in sent) into requests
+// whose bodies fit the application's payload limit (none when limit is
+// zero), in order; tooBig are those that fit no request on their own.
+func splitPayload(sent []bulkOp, limit int) (parts [][]int, tooBig []int) {
+	all := make([]int, len(sent))
+	for k := range sent {
+		all[k] = k
 	}
+	if limit <= 0 {
+		return [][]int{all}, nil
+	}
+	envelope, _ := json.Marshal(bulkBody(nil))
+	size := len(envelope)
+	var part []int
+	for k, op := range sent {
+		b, _ := json.Marshal(op)
+		n := len(b) + 1 // and a comma
+		if len(envelope)+n > limit {
+			tooBig = append(tooBig, k)
+			continue
+		}
+		if size+n > limit {
+			parts, part, size = append(parts, part), nil, len(envelope)
+		}
+		part, size = append(part, k), size+n
+	}
+	if len(part) > 0 {
+		parts = append(parts, part)
+	}
+	return parts, tooBig
+}
 
+func pick(sent []bulkOp, part []int) []bulkOp {
+	out := make([]bulkOp, len(part))
+	for j, k := range part {
+		out[j] = sent[k]
+	}
+	return out
+}
+
+func bulkBody(sent []bulkOp) map[string]any {
+	if sent == nil {
+		sent = []bulkOp{}
+	}
+	return map[string]any{"schemas": []string{bulkReqSchema}, "Operations": sent}
+}
+
+func (cl *Client) postBulk(ctx context.Context, sent []bulkOp) ([]bulkResult, error) {
+	body := bulkBody(sent)
 	var resp struct {
 		Operations []bulkResult `json:"Operations"`
 	}

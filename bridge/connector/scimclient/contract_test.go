@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,6 +18,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/bridge/connector"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/connectortest"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/scimclient"
+	"github.com/scim-bridge/scim-bridge/internal/bridgetest"
 	"github.com/scim-bridge/scim-bridge/internal/scimmytest"
 )
 
@@ -34,15 +37,34 @@ func scimmy(srv *scimmytest.Server) farSide {
 	return farSide{url: srv.URL, token: srv.Token, get: srv.Get}
 }
 
+// scimBridge starts a second, real scim-bridge as a far side; config is
+// its YAML configuration (empty for none).
+func scimBridge(t *testing.T, config string) farSide {
+	t.Helper()
+	p := bridgetest.Start(t, bridgetest.Options{Config: config})
+	return farSide{url: p.URL + "/scim/v2", token: p.SCIMToken,
+		get: func(ctx context.Context, path string) (int, []byte, error) {
+			resp, err := p.Do(ctx, http.MethodGet, "/scim/v2"+path, p.SCIMToken, nil)
+			if err != nil {
+				return 0, nil, err
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			return resp.StatusCode, body, err
+		}}
+}
+
 // TestContract runs the connector suite against SCIMMY, an independent
 // SCIM implementation, once as it advertises PATCH and Bulk, once with
 // neither (so updates go by PUT), and once through OAuth client
-// credentials. Each target reaches its far side through a proxy that can
-// inject failures. Another SCIM implementation is one more farSide and
-// one more Run.
+// credentials; and against a second scim-bridge, the SCIM service this
+// project serves, which advertises PATCH and Bulk. Each target reaches
+// its far side through a proxy that can inject failures. Another SCIM
+// implementation is one more farSide and one more Run.
 func TestContract(t *testing.T) {
 	full := scimmy(scimmytest.Start(t, scimmytest.Options{BulkMaxOperations: 5}))
 	plain := scimmy(scimmytest.Start(t, scimmytest.Options{NoPatch: true, NoBulk: true}))
+	bridge := scimBridge(t, "scim:\n  max_bulk_operations: 5\n")
 
 	t.Run("patch and bulk", func(t *testing.T) {
 		connectortest.Run(t, func(t *testing.T) connectortest.Target {
@@ -60,6 +82,52 @@ func TestContract(t *testing.T) {
 			return newTarget(t, full, tokens.settings(t))
 		})
 	})
+	t.Run("scim-bridge", func(t *testing.T) {
+		connectortest.Run(t, func(t *testing.T) connectortest.Target {
+			return newTarget(t, bridge, tokenSettings(t, bridge))
+		})
+	})
+}
+
+// TestBulkSplitsByPayload sends a bulk request larger than the far side's
+// advertised maxPayloadSize: it must go as several requests that each fit,
+// and every operation must take effect.
+func TestBulkSplitsByPayload(t *testing.T) {
+	const limit = 4096
+	fs := scimBridge(t, fmt.Sprintf("scim:\n  max_payload_bytes: %d\n", limit))
+	var requests, largest atomic.Int64
+	s := tokenSettings(t, fs)
+	s.BaseURL = startProxy(t, fs.url, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/Bulk") {
+				requests.Add(1)
+				if r.ContentLength > largest.Load() {
+					largest.Store(r.ContentLength)
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	c, err := scimclient.New(s)
+	require.NoError(t, err)
+
+	ctx := context.Background()
+	var ops []connector.Operation
+	for i := range 30 {
+		ops = append(ops, connector.Operation{Kind: connector.OpCreate, Fields: record(
+			connectortest.Person{UserName: fmt.Sprintf("split%02d-%s", i, fs.token[:6]),
+				Email: fmt.Sprintf("split%02d@example.test", i), GivenName: "Split",
+				FamilyName: "Payload"})})
+	}
+	results, err := c.Bulk(ctx, ops)
+	require.NoError(t, err)
+	for i, res := range results {
+		require.NoError(t, res.Err, "operation %d", i)
+		_, err := inspect(ctx, fs, res.ID)
+		require.NoError(t, err, "account of operation %d", i)
+	}
+	require.Greater(t, requests.Load(), int64(1), "bulk requests for 30 creates")
+	require.LessOrEqual(t, largest.Load(), int64(limit), "largest bulk request body")
 }
 
 // newTarget builds a connector to fs through a fresh fault proxy; s is
