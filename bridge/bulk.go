@@ -147,10 +147,16 @@ func (c *bulkConn) Lookup(ctx context.Context, key connector.Key) (string, error
 
 // learnWidth returns how many operations one request takes, asking the
 // app the first time (the connector caches the answer). Below two, or
-// when the app cannot be asked, operations go as single calls.
+// when the app cannot be asked, operations go as single calls. The
+// question is a request like any other: it waits out a pause the app
+// asked for, and a 429 to it pauses the app.
 func (c *bulkConn) learnWidth(ctx context.Context) (int, error) {
+	if err := c.a.waitHold(ctx, c.clock()); err != nil {
+		return 0, err
+	}
 	n, err := c.bulk.MaxBulk(ctx)
 	if err != nil {
+		c.throttled(err)
 		return 0, fmt.Errorf("ask for bulk support: %w", err)
 	}
 	n = min(n, c.most)
