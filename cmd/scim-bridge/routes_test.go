@@ -49,10 +49,10 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 		probe string
 		open  bool
 	}{
-		"/healthz":          {probe: "/healthz", open: true},
-		"/readyz":           {probe: "/readyz", open: true},
-		"/metrics":          {probe: "/metrics"},
-		"/scim/":            {probe: "/scim/v2/Users"},
+		"/healthz":         {probe: "/healthz", open: true},
+		"/readyz":          {probe: "/readyz", open: true},
+		"/metrics":         {probe: "/metrics"},
+		"/scim/":           {probe: "/scim/v2/Users"},
 		admin.Prefix + "/": {probe: admin.Prefix + "/apps"},
 	}
 	seen := map[string]bool{}
