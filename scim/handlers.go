@@ -30,19 +30,43 @@ func (s *Server) createHandler(t *resourceType) handlerFunc {
 func (s *Server) getHandler(t *resourceType) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id := mux.Vars(r)["id"]
-		res, err := s.store.Get(r.Context(), t.kind, id)
-		if errors.Is(err, state.ErrNotFound) {
-			return notFound("%s %q does not exist", t.name, id)
+		if t.kind != state.KindUser {
+			res, err := s.store.Get(r.Context(), t.kind, id)
+			if err != nil {
+				return s.readFailed(t, id, err)
+			}
+			return s.writeFresh(w, r, t, res, nil)
 		}
+		// A user comes with the groups naming it, read in the same step.
+		res, groupIDs, err := s.store.GetWithReferrers(r.Context(), t.kind, id, state.KindGroup)
+		if err != nil {
+			return s.readFailed(t, id, err)
+		}
+		groups, err := groupsFrom(r.Context(), s.store, groupIDs)
 		if err != nil {
 			return err
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
-			w.Header().Set("Etag", versionTag(res.Version))
-			return errNotModified
-		}
-		return s.writeStored(w, r, t, http.StatusOK, res, projectionOf(r), true)
+		return s.writeFresh(w, r, t, res, groups)
 	}
+}
+
+// readFailed explains a failed read of resource id.
+func (s *Server) readFailed(t *resourceType, id string, err error) error {
+	if errors.Is(err, state.ErrNotFound) {
+		return notFound("%s %q does not exist", t.name, id)
+	}
+	return err
+}
+
+// writeFresh answers a GET of res, or 304 when If-None-Match holds its
+// version.
+func (s *Server) writeFresh(w http.ResponseWriter, r *http.Request, t *resourceType,
+	res state.Resource, groups []groupRef) error {
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, res.Version) {
+		w.Header().Set("Etag", versionTag(res.Version))
+		return errNotModified
+	}
+	return s.writeRendered(w, r, t, http.StatusOK, res, groups, projectionOf(r))
 }
 
 func (s *Server) replaceHandler(t *resourceType) handlerFunc {
@@ -132,6 +156,12 @@ func (s *Server) writeStored(w http.ResponseWriter, r *http.Request, t *resource
 			return err
 		}
 	}
+	return s.writeRendered(w, r, t, status, res, groups, proj)
+}
+
+// writeRendered renders a stored resource with the given derived groups.
+func (s *Server) writeRendered(w http.ResponseWriter, r *http.Request, t *resourceType,
+	status int, res state.Resource, groups []groupRef, proj projection) error {
 	loc := s.location(r, t.endpoint, res.ID)
 	body, err := s.render(t, res, groups, loc, proj)
 	if err != nil {

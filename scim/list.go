@@ -203,6 +203,19 @@ type hit struct {
 	res    state.Resource
 	key    attr.SortKey
 	groups []groupRef
+	// groupIDs are the ids of the groups naming a user, when the read that
+	// found it brought them (groupsRead); otherwise they are read when
+	// the user's groups are needed.
+	groupIDs   []string
+	groupsRead bool
+}
+
+// userGroups returns the derived groups of the user of h.
+func (s *Server) userGroups(ctx context.Context, h hit) ([]groupRef, error) {
+	if h.groupsRead {
+		return groupsFrom(ctx, s.store, h.groupIDs)
+	}
+	return s.groupsOf(ctx, s.store, h.res.ID)
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, t *resourceType, q query) error {
@@ -224,7 +237,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t *resourceType, q
 		}
 		groups := h.groups
 		if t.kind == state.KindUser && !q.groups {
-			if groups, err = s.groupsOf(r.Context(), s.store, h.res.ID); err != nil {
+			if groups, err = s.userGroups(r.Context(), h); err != nil {
 				return err
 			}
 		}
@@ -269,13 +282,13 @@ func (s *Server) find(ctx context.Context, t *resourceType, q query) (int, []hit
 	// Only an index that answered may stand in for evaluating the filter.
 	q.exact = q.exact && indexed
 	if indexed {
-		for _, res := range candidates {
-			if err := s.consider(ctx, t, q, res, keep); err != nil {
+		for _, h := range candidates {
+			if err := s.consider(ctx, t, q, h, keep); err != nil {
 				return 0, nil, err
 			}
 		}
 	} else if err := s.scan(ctx, t, func(res state.Resource) error {
-		return s.consider(ctx, t, q, res, keep)
+		return s.consider(ctx, t, q, hit{res: res}, keep)
 	}); err != nil {
 		return 0, nil, err
 	}
@@ -293,20 +306,19 @@ func (s *Server) find(ctx context.Context, t *resourceType, q query) (int, []hit
 	return total, hits[from:to], nil
 }
 
-// consider evaluates one resource against the filter and passes a match
-// to keep.
-func (s *Server) consider(ctx context.Context, t *resourceType, q query, res state.Resource,
+// consider evaluates one found resource against the filter and passes a
+// match to keep.
+func (s *Server) consider(ctx context.Context, t *resourceType, q query, h hit,
 	keep func(hit) error) error {
-	h := hit{res: res}
 	if q.exact && q.sorter == nil {
 		return keep(h)
 	}
-	doc, err := decodeDocument(res.Data)
+	doc, err := decodeDocument(h.res.Data)
 	if err != nil {
 		return err
 	}
 	if q.groups {
-		if h.groups, err = s.groupsOf(ctx, s.store, res.ID); err != nil {
+		if h.groups, err = s.userGroups(ctx, h); err != nil {
 			return err
 		}
 		if len(h.groups) > 0 {
@@ -331,10 +343,12 @@ func groupValues(groups []groupRef) []any {
 }
 
 // indexCandidates answers an equality on id, a unique attribute, a user's
-// externalId or a group's displayName from the store's indexes. It reports false when the
-// filter has no such equality, and the caller scans.
+// externalId or a group's displayName from the store's indexes. It reports
+// false when the filter has no such equality, and the caller scans. A user
+// found by id or a unique attribute comes with the groups naming it, read
+// in the same step.
 func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) (
-	[]state.Resource, bool, error) {
+	[]hit, bool, error) {
 	if q.filter == nil {
 		return nil, false, nil
 	}
@@ -343,32 +357,21 @@ func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) 
 	if !ok {
 		return nil, false, nil
 	}
-	var res state.Resource
+	var h hit
 	var err error
 	switch {
 	case name == "id":
-		res, err = s.store.Get(ctx, t.kind, v)
+		h, err = s.readHit(ctx, t, v, nil)
 	case name == "externalId" && t.kind == state.KindUser:
-		ids, err := s.store.Referrers(ctx, state.KindUser, externalIDRef(v))
-		if err != nil {
-			return nil, true, err
-		}
-		list, err := s.store.GetMany(ctx, state.KindUser, ids)
-		return list, true, err
+		return s.referredHits(ctx, state.KindUser, externalIDRef(v))
 	case strings.EqualFold(name, "displayName") && t.kind == state.KindGroup:
-		ids, err := s.store.Referrers(ctx, state.KindGroup, displayNameRef(v))
-		if err != nil {
-			return nil, true, err
-		}
-		list, err := s.store.GetMany(ctx, state.KindGroup, ids)
-		return list, true, err
+		return s.referredHits(ctx, state.KindGroup, displayNameRef(v))
 	default:
 		u := t.unique(name)
 		if u == nil {
 			return nil, false, nil
 		}
-		res, err = s.store.Lookup(ctx, t.kind, state.IndexKey{Name: u.key,
-			Value: indexValue(u.attr, v)})
+		h, err = s.readHit(ctx, t, "", &state.IndexKey{Name: u.key, Value: indexValue(u.attr, v)})
 	}
 	if errors.Is(err, state.ErrNotFound) {
 		return nil, true, nil
@@ -376,7 +379,46 @@ func (s *Server) indexCandidates(ctx context.Context, t *resourceType, q query) 
 	if err != nil {
 		return nil, true, err
 	}
-	return []state.Resource{res}, true, nil
+	return []hit{h}, true, nil
+}
+
+// readHit reads the resource of t with id, or holding key when key is set;
+// a user comes with the ids of the groups naming it.
+func (s *Server) readHit(ctx context.Context, t *resourceType, id string,
+	key *state.IndexKey) (hit, error) {
+	var h hit
+	var err error
+	switch {
+	case t.kind == state.KindUser && key != nil:
+		h.res, h.groupIDs, err = s.store.LookupWithReferrers(ctx, t.kind, *key, state.KindGroup)
+		h.groupsRead = true
+	case t.kind == state.KindUser:
+		h.res, h.groupIDs, err = s.store.GetWithReferrers(ctx, t.kind, id, state.KindGroup)
+		h.groupsRead = true
+	case key != nil:
+		h.res, err = s.store.Lookup(ctx, t.kind, *key)
+	default:
+		h.res, err = s.store.Get(ctx, t.kind, id)
+	}
+	return h, err
+}
+
+// referredHits reads the resources of kind whose refs hold an index term.
+func (s *Server) referredHits(ctx context.Context, kind state.Kind, term string) (
+	[]hit, bool, error) {
+	ids, err := s.store.Referrers(ctx, kind, term)
+	if err != nil {
+		return nil, true, err
+	}
+	list, err := s.store.GetMany(ctx, kind, ids)
+	if err != nil {
+		return nil, true, err
+	}
+	hits := make([]hit, len(list))
+	for i, res := range list {
+		hits[i] = hit{res: res}
+	}
+	return hits, true, nil
 }
 
 // unique returns the unique attribute of t called name, or nil.

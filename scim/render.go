@@ -76,8 +76,16 @@ type groupRef struct {
 // directly, in id order.
 func (s *Server) groupsOf(ctx context.Context, rd reader, userID string) ([]groupRef, error) {
 	ids, err := rd.Referrers(ctx, state.KindGroup, userID)
-	if err != nil || len(ids) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	return groupsFrom(ctx, rd, ids)
+}
+
+// groupsFrom reads the groups of ids as a user's derived "groups".
+func groupsFrom(ctx context.Context, rd reader, ids []string) ([]groupRef, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	res, err := rd.GetMany(ctx, state.KindGroup, ids)
 	if err != nil {

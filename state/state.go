@@ -166,6 +166,18 @@ type Directory interface {
 	// Referrers returns, in ascending order, the ids of resources of kind
 	// whose Refs hold ref (for example the groups a user belongs to).
 	Referrers(ctx context.Context, kind Kind, ref string) ([]string, error)
+
+	// GetWithReferrers is Get of kind and id together with Referrers of
+	// refKind for id (a user with the groups it belongs to), read at one
+	// instant and in one round trip. ErrNotFound when the resource does
+	// not exist.
+	GetWithReferrers(ctx context.Context, kind Kind, id string, refKind Kind) (
+		Resource, []string, error)
+
+	// LookupWithReferrers is Lookup together with Referrers of refKind for
+	// the id found, read at one instant and in one round trip.
+	LookupWithReferrers(ctx context.Context, kind Kind, key IndexKey, refKind Kind) (
+		Resource, []string, error)
 }
 
 // Change is one entry of the change feed: which resource changed, not how.

@@ -132,26 +132,32 @@ func (s *Store) Lookup(
 ) (state.Resource, error) {
 	var out state.Resource
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		kb := readKind(tx, kind)
-		id := kb.owner(indexKey(key))
-		if id == "" {
-			return state.ErrNotFound
-		}
-		d, err := kb.getDoc(id)
-		if err != nil {
-			return err
-		}
-		if d == nil {
-			return fmt.Errorf("index entry points at missing resource %q", id)
-		}
-		out = resource(kind, id, *d)
-		return nil
+		var err error
+		out, err = lookup(tx, kind, key)
+		return err
 	})
 	if err != nil {
 		return state.Resource{}, fmt.Errorf("boltstore: lookup %s by %s %q: %w",
 			kind, key.Name, key.Value, err)
 	}
 	return out, nil
+}
+
+// lookup reads the resource holding a unique index value.
+func lookup(tx *bbolt.Tx, kind state.Kind, key state.IndexKey) (state.Resource, error) {
+	kb := readKind(tx, kind)
+	id := kb.owner(indexKey(key))
+	if id == "" {
+		return state.Resource{}, state.ErrNotFound
+	}
+	d, err := kb.getDoc(id)
+	if err != nil {
+		return state.Resource{}, err
+	}
+	if d == nil {
+		return state.Resource{}, fmt.Errorf("index entry points at missing resource %q", id)
+	}
+	return resource(kind, id, *d), nil
 }
 
 // List returns up to limit resources of kind with ids after after, in id
@@ -207,19 +213,70 @@ func (s *Store) Count(ctx context.Context, kind state.Kind) (int, error) {
 func (s *Store) Referrers(ctx context.Context, kind state.Kind, ref string) ([]string, error) {
 	var out []string
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		refs := readKind(tx, kind).refs
-		if refs == nil {
-			return nil
-		}
-		prefix := prefixed(ref, "")
-		c := refs.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			out = append(out, string(k[len(prefix):]))
-		}
+		out = referrers(tx, kind, ref)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: referrers of %q in %s: %w", ref, kind, err)
 	}
 	return out, nil
+}
+
+// referrers lists, in ascending order, the ids of kind whose refs hold ref.
+func referrers(tx *bbolt.Tx, kind state.Kind, ref string) []string {
+	refs := readKind(tx, kind).refs
+	if refs == nil {
+		return nil
+	}
+	var out []string
+	prefix := prefixed(ref, "")
+	c := refs.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	return out
+}
+
+// GetWithReferrers returns a resource and the ids of refKind referring to
+// it, from one read transaction.
+func (s *Store) GetWithReferrers(ctx context.Context, kind state.Kind, id string,
+	refKind state.Kind) (state.Resource, []string, error) {
+	var out state.Resource
+	var ids []string
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		d, err := readKind(tx, kind).getDoc(id)
+		if err != nil {
+			return err
+		}
+		if d == nil {
+			return state.ErrNotFound
+		}
+		out, ids = resource(kind, id, *d), referrers(tx, refKind, id)
+		return nil
+	})
+	if err != nil {
+		return state.Resource{}, nil, fmt.Errorf("boltstore: get %s %q: %w", kind, id, err)
+	}
+	return out, ids, nil
+}
+
+// LookupWithReferrers returns the resource holding a unique index value
+// and the ids of refKind referring to it, from one read transaction.
+func (s *Store) LookupWithReferrers(ctx context.Context, kind state.Kind, key state.IndexKey,
+	refKind state.Kind) (state.Resource, []string, error) {
+	var out state.Resource
+	var ids []string
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		if out, err = lookup(tx, kind, key); err != nil {
+			return err
+		}
+		ids = referrers(tx, refKind, out.ID)
+		return nil
+	})
+	if err != nil {
+		return state.Resource{}, nil, fmt.Errorf("boltstore: lookup %s by %s %q: %w",
+			kind, key.Name, key.Value, err)
+	}
+	return out, ids, nil
 }

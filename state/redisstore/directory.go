@@ -223,18 +223,75 @@ func (s *Store) Referrers(ctx context.Context, kind state.Kind, ref string) ([]s
 	if err := s.live(); err != nil {
 		return nil, err
 	}
-	// Members are "<escaped ref>:<id>"; ';' is the byte after ':'.
-	prefix := esc(ref) + ":"
+	lower, upper, prefix := referrerBounds(ref)
 	members, err := s.rdb.ZRangeByLex(ctx, s.keys.dir(kind).refs, &redis.ZRangeBy{
-		Min: "[" + prefix,
-		Max: "(" + esc(ref) + ";",
+		Min: lower,
+		Max: upper,
 	}).Result()
 	if err != nil {
 		return nil, s.fail("referrers "+string(kind), err)
 	}
+	return trimRefs(members, prefix), nil
+}
+
+// referrerBounds are the ZRANGEBYLEX bounds of the reference entries that
+// name ref, and the prefix those entries start with. Entries are
+// "<escaped ref>:<id>"; ';' is the byte after ':'.
+func referrerBounds(ref string) (lower, upper, prefix string) {
+	prefix = esc(ref) + ":"
+	return "[" + prefix, "(" + esc(ref) + ";", prefix
+}
+
+// trimRefs turns reference entries into the ids of the referring resources.
+func trimRefs(members []string, prefix string) []string {
 	out := make([]string, len(members))
 	for i, m := range members {
 		out[i] = strings.TrimPrefix(m, prefix)
 	}
-	return out, nil
+	return out
+}
+
+// GetWithReferrers returns a resource and the ids of refKind referring to
+// it, read in one script.
+func (s *Store) GetWithReferrers(ctx context.Context, kind state.Kind, id string,
+	refKind state.Kind) (state.Resource, []string, error) {
+	if err := s.live(); err != nil {
+		return state.Resource{}, nil, err
+	}
+	lower, upper, prefix := referrerBounds(id)
+	got, err := getReferredScript.RunRO(ctx, s.rdb,
+		[]string{s.keys.dir(kind).docs, s.keys.dir(refKind).refs}, id, lower, upper).StringSlice()
+	if err != nil {
+		return state.Resource{}, nil, s.fail("get "+string(kind), err)
+	}
+	res, err := decodeDoc(kind, id, got[0])
+	if err != nil {
+		return state.Resource{}, nil, err
+	}
+	return res, trimRefs(got[1:], prefix), nil
+}
+
+// LookupWithReferrers returns the resource holding a unique index value
+// and the ids of refKind referring to it, read in one script.
+func (s *Store) LookupWithReferrers(ctx context.Context, kind state.Kind, key state.IndexKey,
+	refKind state.Kind) (state.Resource, []string, error) {
+	if err := s.live(); err != nil {
+		return state.Resource{}, nil, err
+	}
+	d := s.keys.dir(kind)
+	got, err := lookupReferredScript.RunRO(ctx, s.rdb,
+		[]string{d.uniq, d.docs, s.keys.dir(refKind).refs}, uniqueField(key)).StringSlice()
+	if err != nil {
+		return state.Resource{}, nil, s.fail("lookup "+string(kind)+" by "+key.Name, err)
+	}
+	if len(got) < 2 {
+		return state.Resource{}, nil, fmt.Errorf(
+			"redisstore: lookup: unexpected reply of %d values", len(got))
+	}
+	res, err := decodeDoc(kind, got[0], got[1])
+	if err != nil {
+		return state.Resource{}, nil, err
+	}
+	_, _, prefix := referrerBounds(res.ID)
+	return res, trimRefs(got[2:], prefix), nil
 }

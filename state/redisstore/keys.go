@@ -55,15 +55,17 @@ var luaFiles embed.FS
 // The scripts run with EVALSHA, falling back to EVAL when Redis does not
 // have them cached (after a restart, or on a node seen for the first time).
 var (
-	commitScript       = script("commit.lua")
-	lookupScript       = script("lookup.lua")
-	pageScript         = script("page.lua")
-	putRecordScript    = script("put_record.lua")
-	deleteRecordScript = script("delete_record.lua")
-	enqueueScript      = script("enqueue.lua")
-	leaseScript        = script("lease.lua")
-	settleScript       = script("settle.lua")
-	trimScript         = script("trim.lua")
+	commitScript         = script("commit.lua")
+	lookupScript         = script("lookup.lua")
+	getReferredScript    = script("get_referred.lua")
+	lookupReferredScript = script("lookup_referred.lua")
+	pageScript           = script("page.lua")
+	putRecordScript      = script("put_record.lua")
+	deleteRecordScript   = script("delete_record.lua")
+	enqueueScript        = script("enqueue.lua")
+	leaseScript          = script("lease.lua")
+	settleScript         = script("settle.lua")
+	trimScript           = script("trim.lua")
 )
 
 // script builds a script from lua/lib.lua and the named file.

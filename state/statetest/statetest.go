@@ -286,6 +286,8 @@ func runDirectory(t *testing.T, open NewStore) {
 		require.Equal(t, []string{"g2"}, got)
 	})
 
+	t.Run("ReadWithReferrers", func(t *testing.T) { runReadWithReferrers(t, open) })
+
 	t.Run("RacingCreatesOneWinner", func(t *testing.T) {
 		s := fresh(t, open)
 		const racers = 16
