@@ -80,8 +80,8 @@ type Options struct {
 	// KeyPrefix starts every key; default "sb". It must not contain '{'
 	// or '}'.
 	KeyPrefix string
-	// Logger receives the store's few operational messages; default
-	// slog.Default().
+	// Logger receives the store's few operational messages; nil discards
+	// them.
 	Logger *slog.Logger
 	// Now is the clock that stamps feed entries; default time.Now. Queue
 	// due times and lease ends come from the callers' now, not from it.
@@ -127,7 +127,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 			opts.Org, opts.KeyPrefix)
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
