@@ -113,8 +113,8 @@ func (e *Engine) fanOut(ctx context.Context, changes []state.Change) error {
 		case state.KindUser:
 			add(c.ResourceID)
 		case state.KindGroup:
-			add(memberIDs(c.RefsAdded)...)
-			add(memberIDs(c.RefsRemoved)...)
+			add(state.IDRefs(c.RefsAdded)...)
+			add(state.IDRefs(c.RefsRemoved)...)
 			members, err := e.renamedGroupMembers(ctx, c)
 			if err != nil {
 				return err
@@ -239,17 +239,5 @@ func (e *Engine) renamedGroupMembers(ctx context.Context, c state.Change) ([]str
 	if c.Op == state.OpCreate {
 		return nil, nil
 	}
-	return memberIDs(g.Refs), nil
-}
-
-// memberIDs returns the refs of a group that name its members, leaving out
-// the index terms the SCIM layer keeps beside them.
-func memberIDs(refs []string) []string {
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		if state.IsIDRef(r) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return state.IDRefs(g.Refs), nil
 }

@@ -267,19 +267,6 @@ func displayNameRef(v string) string {
 	return displayNamePrefix + hex.EncodeToString(sum[:])
 }
 
-// memberRefs returns the refs of a stored group that are member ids,
-// leaving out its displayName reference. Member ids never hold a colon:
-// members must name existing resources, whose ids the server made.
-func memberRefs(refs []string) []string {
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		if state.IsIDRef(r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // timeFormat is how meta.created and meta.lastModified are written:
 // RFC 3339 in UTC to the second. Fractions are left out because the
 // xsd:dateTime parser that filters and sorting use misreads fractions with

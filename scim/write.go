@@ -236,7 +236,7 @@ func (s *Server) prepare(ctx context.Context, rd reader, t *resourceType, id str
 	}
 	switch t.kind {
 	case state.KindGroup:
-		refs, err := s.resolveMembers(ctx, rd, id, attrs, memberRefs(oldRefs))
+		refs, err := s.resolveMembers(ctx, rd, id, attrs, state.IDRefs(oldRefs))
 		if err != nil {
 			return res, err
 		}

@@ -96,6 +96,18 @@ type Resource struct {
 // made by the server and never hold a colon.
 func IsIDRef(ref string) bool { return !strings.Contains(ref, ":") }
 
+// IDRefs returns the refs that name resources by id (see IsIDRef), in
+// their order.
+func IDRefs(refs []string) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if IsIDRef(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Op is the kind of a write.
 type Op uint8
 

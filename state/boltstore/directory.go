@@ -86,20 +86,26 @@ func resource(kind state.Kind, id string, d doc) state.Resource {
 func (s *Store) Get(ctx context.Context, kind state.Kind, id string) (state.Resource, error) {
 	var out state.Resource
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		d, err := readKind(tx, kind).getDoc(id)
-		if err != nil {
-			return err
-		}
-		if d == nil {
-			return state.ErrNotFound
-		}
-		out = resource(kind, id, *d)
-		return nil
+		var err error
+		out, err = get(tx, kind, id)
+		return err
 	})
 	if err != nil {
 		return state.Resource{}, fmt.Errorf("boltstore: get %s %q: %w", kind, id, err)
 	}
 	return out, nil
+}
+
+// get reads one resource, or state.ErrNotFound.
+func get(tx *bbolt.Tx, kind state.Kind, id string) (state.Resource, error) {
+	d, err := readKind(tx, kind).getDoc(id)
+	if err != nil {
+		return state.Resource{}, err
+	}
+	if d == nil {
+		return state.Resource{}, state.ErrNotFound
+	}
+	return resource(kind, id, *d), nil
 }
 
 // GetMany returns the resources of ids that exist, in the order of ids.
@@ -244,14 +250,11 @@ func (s *Store) GetWithReferrers(ctx context.Context, kind state.Kind, id string
 	var out state.Resource
 	var ids []string
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		d, err := readKind(tx, kind).getDoc(id)
-		if err != nil {
+		var err error
+		if out, err = get(tx, kind, id); err != nil {
 			return err
 		}
-		if d == nil {
-			return state.ErrNotFound
-		}
-		out, ids = resource(kind, id, *d), referrers(tx, refKind, id)
+		ids = referrers(tx, refKind, id)
 		return nil
 	})
 	if err != nil {
