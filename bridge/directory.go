@@ -35,19 +35,29 @@ type dirGroup struct {
 // loadUser reads a user and its groups; a missing user comes back with
 // exists false and no error.
 func (e *Engine) loadUser(ctx context.Context, id string) (*dirUser, error) {
-	u := &dirUser{id: id}
-	res, err := e.store.Get(ctx, state.KindUser, id)
+	res, groupIDs, err := e.store.GetWithReferrers(ctx, state.KindUser, id, state.KindGroup)
 	if errors.Is(err, state.ErrNotFound) {
-		return u, nil
+		return &dirUser{id: id}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read user: %w", err)
 	}
-	return e.userFrom(ctx, res)
+	return e.userWith(ctx, res, groupIDs)
 }
 
 // userFrom decodes a stored user resource and loads its groups.
 func (e *Engine) userFrom(ctx context.Context, res state.Resource) (*dirUser, error) {
+	groupIDs, err := e.store.Referrers(ctx, state.KindGroup, res.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read groups of user: %w", err)
+	}
+	return e.userWith(ctx, res, groupIDs)
+}
+
+// userWith decodes a stored user resource, member of the groups of
+// groupIDs.
+func (e *Engine) userWith(ctx context.Context, res state.Resource,
+	groupIDs []string) (*dirUser, error) {
 	u := &dirUser{id: res.ID, exists: true}
 	if err := json.Unmarshal(res.Data, &u.doc); err != nil {
 		return nil, fmt.Errorf("decode user %s: %w", res.ID, err)
@@ -59,7 +69,7 @@ func (e *Engine) userFrom(ctx context.Context, res state.Resource) (*dirUser, er
 	u.externalID, _ = u.doc["externalId"].(string)
 	u.active = isActive(u.doc["active"])
 
-	groups, err := e.userGroups(ctx, res.ID)
+	groups, err := e.groupsByID(ctx, groupIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +96,8 @@ func isActive(v any) bool {
 	return true
 }
 
-// userGroups lists the groups a user is a direct member of.
-func (e *Engine) userGroups(ctx context.Context, userID string) ([]dirGroup, error) {
-	ids, err := e.store.Referrers(ctx, state.KindGroup, userID)
-	if err != nil {
-		return nil, fmt.Errorf("read groups of user: %w", err)
-	}
+// groupsByID reads the groups of ids, those a user is a direct member of.
+func (e *Engine) groupsByID(ctx context.Context, ids []string) ([]dirGroup, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

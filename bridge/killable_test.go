@@ -82,6 +82,22 @@ func (k *killable) Referrers(ctx context.Context, kind state.Kind, ref string) (
 	return k.Store.Referrers(ctx, kind, ref)
 }
 
+func (k *killable) GetWithReferrers(ctx context.Context, kind state.Kind, id string,
+	refKind state.Kind) (state.Resource, []string, error) {
+	if err := k.check(); err != nil {
+		return state.Resource{}, nil, err
+	}
+	return k.Store.GetWithReferrers(ctx, kind, id, refKind)
+}
+
+func (k *killable) LookupWithReferrers(ctx context.Context, kind state.Kind, key state.IndexKey,
+	refKind state.Kind) (state.Resource, []string, error) {
+	if err := k.check(); err != nil {
+		return state.Resource{}, nil, err
+	}
+	return k.Store.LookupWithReferrers(ctx, kind, key, refKind)
+}
+
 func (k *killable) Read(ctx context.Context, group, consumer string, max int,
 	wait time.Duration) ([]state.Change, error) {
 	if err := k.check(); err != nil {
