@@ -36,9 +36,11 @@ func userBody(userName string) []byte {
 // createUntilKilled runs writers that create users until stop is closed,
 // and returns every user that was acknowledged. Requests cut off by the
 // kill fail on the client side and are not counted: only a 201 is an
-// acknowledgement.
-func createUntilKilled(t *testing.T, p *bridgetest.Process, writers int, stop <-chan struct{}) []acked {
-	t.Helper()
+// acknowledgement. It also returns how many answers were neither, which
+// the caller checks: it runs off the test goroutine, where a failed
+// assertion would hang the test instead of failing it.
+func createUntilKilled(p *bridgetest.Process, writers int, stop <-chan struct{}) (
+	[]acked, int64) {
 	var (
 		mu   sync.Mutex
 		out  []acked
@@ -80,8 +82,7 @@ func createUntilKilled(t *testing.T, p *bridgetest.Process, writers int, stop <-
 		}()
 	}
 	wg.Wait()
-	require.Zero(t, unex.Load(), "every create before the kill should succeed")
-	return out
+	return out, unex.Load()
 }
 
 // killDuringWrites starts writers, kills the bridge with SIGKILL once some
@@ -89,14 +90,22 @@ func createUntilKilled(t *testing.T, p *bridgetest.Process, writers int, stop <-
 func killDuringWrites(t *testing.T, p *bridgetest.Process) []acked {
 	t.Helper()
 	stop := make(chan struct{})
-	result := make(chan []acked, 1)
-	go func() { result <- createUntilKilled(t, p, 32, stop) }()
+	type outcome struct {
+		acked      []acked
+		unexpected int64
+	}
+	result := make(chan outcome, 1)
+	go func() {
+		got, unexpected := createUntilKilled(p, 32, stop)
+		result <- outcome{got, unexpected}
+	}()
 	time.Sleep(1500 * time.Millisecond)
 	p.Kill()
 	close(stop)
 	got := <-result
-	require.NotEmpty(t, got, "no write was acknowledged before the kill")
-	return got
+	require.Zero(t, got.unexpected, "every create before the kill should succeed")
+	require.NotEmpty(t, got.acked, "no write was acknowledged before the kill")
+	return got.acked
 }
 
 // requireAllPresent checks every acknowledged user by id and by its
