@@ -19,7 +19,6 @@ import (
 	"github.com/scim-bridge/scim-bridge/admin"
 	"github.com/scim-bridge/scim-bridge/auth"
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/connector"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/webhook"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/webhook/webhooktest"
 	"github.com/scim-bridge/scim-bridge/config"
@@ -120,13 +119,7 @@ func newHarness(t *testing.T) *harness {
 		Store:   store,
 		Catalog: cat,
 		Apps:    []config.App{hookApp(appHook, hookSrv.URL, true), hookApp(appIdle, idleSrv.URL, false)},
-		Kinds: bridge.Kinds{webhook.Kind: func(block map[string]any) (connector.Connector, error) {
-			s, err := webhook.ParseSettings(block)
-			if err != nil {
-				return nil, err
-			}
-			return webhook.New(s)
-		}},
+		Kinds:   bridge.Kinds{webhook.Kind: webhook.Factory()},
 		Replica: "test",
 		Tuning:  quick,
 	})

@@ -23,7 +23,6 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/auth"
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/connector"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/webhook"
 	"github.com/scim-bridge/scim-bridge/config"
 	"github.com/scim-bridge/scim-bridge/internal/redistest"
@@ -108,13 +107,7 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 // benchKinds links the real scim and webhook connectors.
 func benchKinds() bridge.Kinds {
 	k := kinds()
-	k[webhook.Kind] = func(block map[string]any) (connector.Connector, error) {
-		s, err := webhook.ParseSettings(block)
-		if err != nil {
-			return nil, err
-		}
-		return webhook.New(s)
-	}
+	k[webhook.Kind] = webhook.Factory()
 	return k
 }
 

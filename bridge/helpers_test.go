@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scim-bridge/scim-bridge/bridge"
-	"github.com/scim-bridge/scim-bridge/bridge/connector"
 	"github.com/scim-bridge/scim-bridge/bridge/connector/scimclient"
 	"github.com/scim-bridge/scim-bridge/config"
 	"github.com/scim-bridge/scim-bridge/internal/redistest"
@@ -77,13 +76,7 @@ func catalog(tb testing.TB) *mappings.Catalog {
 
 // kinds links the real scim connector.
 func kinds() bridge.Kinds {
-	return bridge.Kinds{scimclient.Kind: func(block map[string]any) (connector.Connector, error) {
-		s, err := scimclient.ParseSettings(block)
-		if err != nil {
-			return nil, err
-		}
-		return scimclient.New(s)
-	}}
+	return bridge.Kinds{scimclient.Kind: scimclient.Factory()}
 }
 
 // scimApp is an app instance of the scim catalog entry provisioning into tg.
